@@ -1,0 +1,96 @@
+# autograd-c build. `make` builds the static and shared library; `make test` builds and runs the
+# Criterion suite; `make demo` runs the first demo; `make install PREFIX=dir` installs.
+# Options: OPENMP=0 (build without OpenMP), SANITIZE=1 (AddressSanitizer + UBSan), DEBUG=1.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+OPENMP   ?= 1
+SANITIZE ?= 0
+DEBUG    ?= 0
+
+BUILDROOT ?= build
+BUILD := $(BUILDROOT)
+CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -g -fPIC -Iinclude \
+               -D_POSIX_C_SOURCE=200809L
+OPT := -O2
+ifeq ($(DEBUG),1)
+  OPT := -O0
+  BUILD := $(BUILD)-debug
+endif
+ifeq ($(OPENMP),1)
+  OMPFLAGS := -fopenmp
+else
+  OMPFLAGS :=
+  BUILD := $(BUILD)-noomp
+endif
+ifeq ($(SANITIZE),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  BUILD := $(BUILD)-san
+else
+  SANFLAGS :=
+endif
+
+CFLAGS  += $(CFLAGS_BASE) $(OPT) $(OMPFLAGS) $(SANFLAGS)
+LDFLAGS += $(OMPFLAGS) $(SANFLAGS)
+LDLIBS  += -lm -lpthread
+
+LIB_SRC  := $(wildcard autograd/*.c) $(wildcard ops/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+HEADERS  := include/autograd.h $(wildcard include/autograd/*.h)
+TEST_SRC := $(wildcard tests/*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+
+STATIC := $(BUILD)/libautograd.a
+SHARED := $(BUILD)/libautograd.so
+
+.PHONY: all lib test demo install clean check-criterion
+
+all: lib
+lib: $(STATIC) $(SHARED)
+
+$(BUILD)/%.o: %.c $(HEADERS) autograd/internal.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+# ---- tests ----
+check-criterion:
+	@CC="$(CC)" sh scripts/ensure-criterion.sh
+
+$(BUILD)/tests/%.o: tests/%.c $(HEADERS) tests/test_util.h | check-criterion
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests -c $< -o $@
+
+$(BUILD)/test_runner: $(TEST_OBJ) $(STATIC)
+	$(CC) -o $@ $(TEST_OBJ) $(STATIC) $(LDFLAGS) -lcriterion $(LDLIBS)
+
+test: check-criterion $(BUILD)/test_runner
+	@echo "Running the test suite ($(BUILD)/test_runner)"
+	./$(BUILD)/test_runner --jobs 2
+
+# ---- demos ----
+$(BUILD)/demos/%: demos/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+demo: $(BUILD)/demos/neuron
+	./$(BUILD)/demos/neuron
+
+# ---- install ----
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/include/autograd $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/autograd.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 include/autograd/*.h $(DESTDIR)$(PREFIX)/include/autograd/
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@OMPFLAGS@|$(OMPFLAGS)|g' autograd.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/autograd.pc
+
+clean:
+	rm -rf build build-* $(BUILDROOT)

@@ -1,0 +1,32 @@
+/* autograd.h - the umbrella header of autograd-c, an automatic differentiation engine in C11.
+ *
+ *     #include <autograd.h>
+ *
+ * Modules (each header documents its functions where they are declared):
+ *   autograd/tensor.h     tensors: creation, inspection, ownership
+ *   autograd/scope.h      memory scopes and allocator statistics
+ *   autograd/error.h      the error convention: NULL / -1 and ag_last_error()
+ *   autograd/grad.h       the graph, requires_grad, no-grad mode, backward, ag_grad_of
+ *   autograd/ops.h        differentiable operations
+ *   autograd/gradcheck.h  gradient checking by finite differences
+ *   autograd/debug.h      graph printing, Graphviz export, anomaly mode
+ *   autograd/random.h     seeded random numbers and random tensors
+ */
+#ifndef AUTOGRAD_H
+#define AUTOGRAD_H
+
+#define AG_VERSION_MAJOR 0
+#define AG_VERSION_MINOR 1
+#define AG_VERSION_PATCH 0
+#define AG_VERSION "0.1.0"
+
+#include "autograd/tensor.h"
+#include "autograd/error.h"
+#include "autograd/scope.h"
+#include "autograd/grad.h"
+#include "autograd/ops.h"
+#include "autograd/gradcheck.h"
+#include "autograd/debug.h"
+#include "autograd/random.h"
+
+#endif
