@@ -72,7 +72,10 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(STATIC)
 
 test: check-criterion $(BUILD)/test_runner
 	@echo "Running the test suite ($(BUILD)/test_runner)"
-	./$(BUILD)/test_runner --jobs 2
+	@./$(BUILD)/test_runner --jobs 2 2>&1 | tee $(BUILD)/test.log; status=$$?; \
+	if grep -q -E "ERROR: (Leak|Address)Sanitizer|runtime error:" $(BUILD)/test.log; then \
+	    echo "make test: sanitizer errors were reported (see $(BUILD)/test.log)"; exit 1; fi; \
+	grep -q -E "Failing: 0 \| Crashing: 0" $(BUILD)/test.log || exit 1
 
 # ---- demos ----
 $(BUILD)/demos/%: demos/%.c $(STATIC)

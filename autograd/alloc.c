@@ -13,6 +13,14 @@
 
 #include "internal.h"
 
+/* Under AddressSanitizer the caches are bypassed: every free goes to the system at once, so
+ * ASan sees use-after-free and LeakSanitizer is not fooled by stale pointers in cached blocks. */
+#if defined(__SANITIZE_ADDRESS__)
+#define AG_USE_CACHE 0
+#else
+#define AG_USE_CACHE 1
+#endif
+
 #define N_CLASSES 48
 #define MIN_CLASS_BYTES 64
 #define CACHE_LIMIT ((size_t)512 << 20) /* bytes of free buffers kept per thread */
@@ -83,7 +91,7 @@ void ag__free_bytes(void *p, int cls)
 {
     if (!p) return;
     size_t bytes = (size_t)MIN_CLASS_BYTES << cls;
-    if (tp.cached_bytes + bytes > CACHE_LIMIT) {
+    if (!AG_USE_CACHE || tp.cached_bytes + bytes > CACHE_LIMIT) {
         free(p);
         return;
     }
@@ -111,6 +119,11 @@ static ag_tensor *alloc_tensor_struct(void)
 
 static void free_tensor_struct(ag_tensor *t)
 {
+    if (!AG_USE_CACHE) {
+        free(t);
+        atomic_fetch_sub_explicit(&live_tensors, 1, memory_order_relaxed);
+        return;
+    }
     t->base = tp.free_tensors;
     tp.free_tensors = t;
     atomic_fetch_sub_explicit(&live_tensors, 1, memory_order_relaxed);
@@ -259,8 +272,12 @@ void ag__release(ag_tensor *t)
             ag__node_release_saved(n);
             if (n->inputs != n->inline_inputs)
                 ag__free_bytes(n->inputs, ptr_class(n->ninputs, sizeof(ag_tensor *)));
-            n->inputs = (ag_tensor **)tp.free_nodes;
-            tp.free_nodes = n;
+            if (AG_USE_CACHE) {
+                n->inputs = (ag_tensor **)tp.free_nodes;
+                tp.free_nodes = n;
+            } else {
+                free(n);
+            }
         }
         push_release(x->grad, &top);
         push_release(x->acc, &top);

@@ -231,8 +231,10 @@ static int run(const char *fn, ag_tensor *root, const ag_backward_opts *opts, in
     ts->engine_owned++;
     int rc = 0;
 
-    /* Step 2: seed. */
-    root->acc = o.seed ? ag_copy(o.seed) : ag_ones_like(root);
+    /* Step 2: seed. A caller's seed is used as is (never modified: it is not exclusive), so
+     * with create_graph the gradients stay differentiable with respect to the seed too. */
+    if (o.seed) ag__retain((ag_tensor *)o.seed);
+    root->acc = o.seed ? (ag_tensor *)o.seed : ag_ones_like(root);
     if (!root->acc) rc = -1;
 
     /* Step 3: reverse topological order. */

@@ -35,8 +35,10 @@ static int pow_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     (void)y;
     double p = n->p.scalar[0];
-    ag_tensor *d = ag_mul_scalar(ag_pow(n->inputs[0], p - 1.0), p);
+    ag_tensor *xp = ag_pow(n->inputs[0], p - 1.0);
+    ag_tensor *d = ag_mul_scalar(xp, p);
     gin[0] = ag_mul(g, d);
+    ag__release(xp);
     ag__release(d);
     return gin[0] ? 0 : -1;
 }
