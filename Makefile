@@ -43,7 +43,7 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 STATIC := $(BUILD)/libautograd.a
 SHARED := $(BUILD)/libautograd.so
 
-.PHONY: all lib test demo install clean check-criterion
+.PHONY: all lib test demo install install-check clean check-criterion
 
 all: lib
 lib: $(STATIC) $(SHARED)
@@ -97,3 +97,11 @@ install: lib
 
 clean:
 	rm -rf build build-* $(BUILDROOT)
+
+# Installs into a temporary prefix and builds a program outside the tree with pkg-config.
+install-check: lib
+	@rm -rf $(BUILD)/prefix $(BUILD)/outside && mkdir -p $(BUILD)/outside
+	@$(MAKE) --no-print-directory install PREFIX=$(CURDIR)/$(BUILD)/prefix >/dev/null
+	@cp scripts/outside.c $(BUILD)/outside/prog.c
+	cd $(BUILD)/outside && PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/prefix/lib/pkgconfig \
+	    sh -c 'cc prog.c -o prog $$(pkg-config --cflags --libs autograd) && ./prog'

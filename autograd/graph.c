@@ -44,7 +44,8 @@ ag_tensor *ag__finish(ag_tensor *y, const ag_op *op, int n, ag_tensor *const *in
 {
     ag_thread *ts = ag__thread();
     if (!y) return NULL;
-    if (ts->anomaly && ag__nonfinite(y)) {
+    if (ts->anomaly && !ts->engine_owned && ag__nonfinite(y)) {
+        /* (inside backward, propagate() checks the gradients and names the rule instead) */
         char buf[4 * AG_SHAPE_BUF] = "";
         size_t len = 0;
         for (int i = 0; i < n && len < sizeof buf; i++) {
@@ -54,7 +55,7 @@ ag_tensor *ag__finish(ag_tensor *y, const ag_op *op, int n, ag_tensor *const *in
                                     ag__nonfinite(inputs[i]) ? " (already non-finite)" : "");
         }
         ag__error("ag_%s: produced NaN or Inf in forward (anomaly mode; input %s)", op->name, buf);
-        ag__release(y);
+        ag__discard(y);
         return NULL;
     }
     if (ts->grad_disabled || !op->backward) return y;
@@ -65,7 +66,7 @@ ag_tensor *ag__finish(ag_tensor *y, const ag_op *op, int n, ag_tensor *const *in
     ag_node *node = ag__alloc_node(n);
     if (!node) {
         ag__error("ag_%s: out of memory recording the graph", op->name);
-        ag__release(y);
+        ag__discard(y);
         return NULL;
     }
     node->op = op;
@@ -81,7 +82,7 @@ ag_tensor *ag__finish(ag_tensor *y, const ag_op *op, int n, ag_tensor *const *in
             if (!node->index) {
                 y->node = node; /* released with y */
                 ag__error("ag_%s: out of memory saving indices", op->name);
-                ag__release(y);
+                ag__discard(y);
                 return NULL;
             }
             memcpy(node->index, p->index, sizeof(int64_t) * (size_t)p->nindex);

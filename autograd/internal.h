@@ -112,6 +112,9 @@ void ag__free_bytes(void *p, int size_class);
  * the current scope, or the caller when no scope is active. */
 void ag__adopt(ag_tensor *t);
 void ag__scope_add(ag_tensor *t);
+/* Frees a new tensor an op made but cannot return (it failed after allocating): undoes its
+ * ownership by the scope or the caller. */
+void ag__discard(ag_tensor *t);
 
 /* ---- recording ----
  * Finishes an op: in anomaly mode checks y for NaN/Inf; then, if grad mode is on and an input

@@ -35,6 +35,22 @@ void ag__scope_add(ag_tensor *t)
     t->in_scope = true;
 }
 
+void ag__discard(ag_tensor *t)
+{
+    if (!t) return;
+    ag_scope *s = ag__thread()->scope;
+    if (t->in_scope) {
+        /* A failed op's output is the newest entry of the current scope: take it back out.
+         * Anywhere else, the scope frees it at its end. */
+        if (!s || s->count == 0 || s->items[s->count - 1] != t) return;
+        s->count--;
+        t->in_scope = false;
+    } else if (t->caller_refs > 0) {
+        t->caller_refs--;
+    }
+    ag__release(t);
+}
+
 void ag__adopt(ag_tensor *t)
 {
     ag_thread *ts = ag__thread();
