@@ -105,3 +105,11 @@ install-check: lib
 	@cp scripts/outside.c $(BUILD)/outside/prog.c
 	cd $(BUILD)/outside && PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/prefix/lib/pkgconfig \
 	    sh -c 'cc prog.c -o prog $$(pkg-config --cflags --libs autograd) && ./prog'
+
+# Graph overhead per op (ns), see bench/overhead.c.
+$(BUILD)/bench/%: bench/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $< -o $@ $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+bench-overhead: $(BUILD)/bench/overhead
+	./$(BUILD)/bench/overhead

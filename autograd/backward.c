@@ -89,8 +89,7 @@ static bool exclusive(const ag_tensor *t)
 static void add_into(ag_tensor *dst, const ag_tensor *src)
 {
     AG_DISPATCH(dst->dtype, T, T *d = dst->data; const T *s = src->data;
-                AG_PARALLEL_FOR_SIMD(dst->numel)
-                for (int64_t i = 0; i < dst->numel; i++) d[i] += s[i];);
+                AG_PFOR_SIMD(i, dst->numel, d[i] += s[i];););
 }
 
 /* *slot += g, consuming the reference to g. In place when allowed, else as a new op (which is

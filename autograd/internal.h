@@ -163,17 +163,47 @@ static inline void ag__bplan_row(const ag_bplan *p, int64_t row, int64_t *off)
         else { typedef double T; __VA_ARGS__ }           \
     } while (0)
 
-/* ---- OpenMP: parallel loops only above a size where threads pay for themselves ---- */
+/* ---- OpenMP: parallel loops only above a size where threads pay for themselves ----
+ * AG_PFOR(i, n, body) runs body for i = 0..n-1, in parallel (static schedule) when n is large
+ * and as a plain loop otherwise: the branch is in C, because even `omp parallel if(0)` costs
+ * hundreds of nanoseconds per op, which would dominate small tensors. AG_PFOR_SIMD also asks
+ * for vectorisation (use it for flat elementwise bodies). `work` may differ from the trip
+ * count (e.g. rows x row length) through AG_PFOR_WORK. */
 #define AG_PAR_MIN 32768
 #ifdef _OPENMP
 #define AG_PRAGMA(x) _Pragma(#x)
+#define AG_PFOR_WORK(i, n, work, ...)                                                  \
+    do {                                                                               \
+        const int64_t pfor_n_ = (n);                                                   \
+        if ((work) >= AG_PAR_MIN) {                                                    \
+            AG_PRAGMA(omp parallel for schedule(static))                               \
+            for (int64_t i = 0; i < pfor_n_; i++) { __VA_ARGS__ }                      \
+        } else {                                                                       \
+            for (int64_t i = 0; i < pfor_n_; i++) { __VA_ARGS__ }                      \
+        }                                                                              \
+    } while (0)
+#define AG_PFOR_SIMD(i, n, ...)                                                        \
+    do {                                                                               \
+        const int64_t pfor_n_ = (n);                                                   \
+        if (pfor_n_ >= AG_PAR_MIN) {                                                   \
+            AG_PRAGMA(omp parallel for simd schedule(static))                          \
+            for (int64_t i = 0; i < pfor_n_; i++) { __VA_ARGS__ }                      \
+        } else {                                                                       \
+            for (int64_t i = 0; i < pfor_n_; i++) { __VA_ARGS__ }                      \
+        }                                                                              \
+    } while (0)
+/* Older form, for a `for` statement that follows: prefer AG_PFOR (no overhead when small). */
 #define AG_PARALLEL_FOR(n) AG_PRAGMA(omp parallel for schedule(static) if ((n) >= AG_PAR_MIN))
 #define AG_PARALLEL_FOR_SIMD(n) \
     AG_PRAGMA(omp parallel for simd schedule(static) if ((n) >= AG_PAR_MIN))
 #else
+#define AG_PFOR_WORK(i, n, work, ...) \
+    do { const int64_t pfor_n_ = (n); for (int64_t i = 0; i < pfor_n_; i++) { __VA_ARGS__ } } while (0)
+#define AG_PFOR_SIMD(i, n, ...) AG_PFOR_WORK(i, n, 0, __VA_ARGS__)
 #define AG_PARALLEL_FOR(n)
 #define AG_PARALLEL_FOR_SIMD(n)
 #endif
+#define AG_PFOR(i, n, ...) AG_PFOR_WORK(i, n, n, __VA_ARGS__)
 
 /* Broadcast elementwise loop: for every output element i, with ia/ib/ic the operands' element
  * offsets, runs BODY. Output is contiguous. The inner loop is contiguous in the output. */
@@ -186,16 +216,13 @@ static inline void ag__bplan_row(const ag_bplan *p, int64_t row, int64_t *off)
         int64_t s2_ = p_->stride[2][p_->nd - 1];                                       \
         if (p_->numel == 0) break;                                                     \
         if (p_->nd == 1) {                                                             \
-            AG_PARALLEL_FOR_SIMD(p_->numel)                                            \
-            for (int64_t i = 0; i < p_->numel; i++) {                                  \
+            AG_PFOR_SIMD(i, p_->numel,                                                 \
                 int64_t ia = i * s0_, ib = i * s1_, ic = i * s2_;                      \
                 (void)ia; (void)ib; (void)ic;                                          \
-                BODY                                                                   \
-            }                                                                          \
+                BODY);                                                                 \
             break;                                                                     \
         }                                                                              \
-        AG_PARALLEL_FOR(p_->numel)                                                     \
-        for (int64_t r_ = 0; r_ < rows_; r_++) {                                       \
+        AG_PFOR_WORK(r_, rows_, p_->numel,                                             \
             int64_t off_[3] = {0, 0, 0};                                               \
             ag__bplan_row(p_, r_, off_);                                               \
             for (int64_t j_ = 0; j_ < inner_; j_++) {                                  \
@@ -204,8 +231,7 @@ static inline void ag__bplan_row(const ag_bplan *p, int64_t row, int64_t *off)
                 int64_t ic = off_[2] + j_ * s2_;                                       \
                 (void)ia; (void)ib; (void)ic;                                          \
                 BODY                                                                   \
-            }                                                                          \
-        }                                                                              \
+            });                                                                        \
     } while (0)
 
 #endif

@@ -60,7 +60,7 @@ ag_tensor *ag_full(ag_dtype dtype, int ndim, const int64_t *shape, double value)
     ag_tensor *t = ag__new(dtype, ndim, shape);
     if (!t) return NULL;
     AG_DISPATCH(dtype, T, T *p = t->data; T v = (T)value;
-                AG_PARALLEL_FOR_SIMD(t->numel) for (int64_t i = 0; i < t->numel; i++) p[i] = v;);
+                AG_PFOR_SIMD(i, t->numel, p[i] = v;););
     return t;
 }
 

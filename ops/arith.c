@@ -137,9 +137,9 @@ static ag_tensor *scalar_op(const char *fn, const ag_op *op, enum scalar_kind ki
     if (!y) return NULL;
     AG_DISPATCH(a->dtype, T, const T *x = a->data; T *o = y->data; T c = (T)s; int64_t n = a->numel;
         switch (kind) {
-        case ADD: AG_PARALLEL_FOR_SIMD(n) for (int64_t i = 0; i < n; i++) o[i] = x[i] + c; break;
-        case MUL: AG_PARALLEL_FOR_SIMD(n) for (int64_t i = 0; i < n; i++) o[i] = x[i] * c; break;
-        case RSUB: AG_PARALLEL_FOR_SIMD(n) for (int64_t i = 0; i < n; i++) o[i] = c - x[i]; break;
+        case ADD: AG_PFOR_SIMD(i, n, o[i] = x[i] + c;); break;
+        case MUL: AG_PFOR_SIMD(i, n, o[i] = x[i] * c;); break;
+        case RSUB: AG_PFOR_SIMD(i, n, o[i] = c - x[i];); break;
         });
     ag_params p = {.scalar = {s, 0}};
     return ag__finish(y, op, 1, &a, &p);

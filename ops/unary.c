@@ -15,10 +15,8 @@
         if (!y_) return NULL;                                                            \
         AG_DISPATCH(x->dtype, T, const T *px = x->data; T *py = y_->data; int64_t n_ = x->numel; \
                     T c = (T)(PARAM); (void)c;                                           \
-                    AG_PARALLEL_FOR_SIMD(n_) for (int64_t i = 0; i < n_; i++) {          \
-                        T v = px[i]; (void)v;                                            \
-                        py[i] = (EXPR);                                                  \
-                    });                                                                  \
+                    AG_PFOR_SIMD(i, n_, T v = px[i]; (void)v; py[i] = (EXPR););          \
+                    );                                                                   \
         ag_params p_ = {.scalar = {(PARAM), 0}};                                         \
         return ag__finish(y_, OP, 1, &x, &p_);                                           \
     } while (0)
