@@ -71,6 +71,7 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(STATIC)
 	$(CC) -o $@ $(TEST_OBJ) $(STATIC) $(LDFLAGS) -lcriterion $(LDLIBS)
 
 test: check-criterion $(BUILD)/test_runner
+	@CC="$(CC)" sh scripts/readme-check.sh $(BUILD) "$(CFLAGS)" "$(LDFLAGS) $(LDLIBS)"
 	@echo "Running the test suite ($(BUILD)/test_runner)"
 	@./$(BUILD)/test_runner --jobs 2 2>&1 | tee $(BUILD)/test.log; status=$$?; \
 	if grep -q -E "ERROR: (Leak|Address)Sanitizer|runtime error:" $(BUILD)/test.log; then \
