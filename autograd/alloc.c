@@ -169,6 +169,7 @@ void ag__node_release_saved(ag_node *n)
     if (n->index) {
         ag__free_bytes(n->index, ptr_class(n->p.nindex, sizeof(int64_t)));
         n->index = NULL;
+        n->p.index = NULL;
     }
 }
 
