@@ -22,10 +22,10 @@ static double *run(int threads, int64_t *count)
 {
     set_threads(threads);
     ag_rng r = ag_rng_seed(3);
-    ag_scope *s = ag_scope_begin();
     ag_tensor *a = ag_rand_uniform(&r, AG_F32, 2, (int64_t[]){300, 200}, -1, 1);
     ag_tensor *b = ag_rand_uniform(&r, AG_F32, 2, (int64_t[]){200, 256}, -1, 1);
     ag_tensor *bias = ag_rand_uniform(&r, AG_F32, 1, (int64_t[]){256}, -1, 1);
+    ag_scope *s = ag_scope_begin();
     ag_set_requires_grad(b, true);
     ag_set_requires_grad(bias, true);
     ag_tensor *h = ag_tanh(ag_add(ag_matmul(a, b), bias));       /* 76,800 elements */
@@ -39,6 +39,7 @@ static double *run(int threads, int64_t *count)
     ag_to_f64(ag_grad(b), out + 1, ag_numel(b));
     ag_to_f64(ag_grad(bias), out + 1 + ag_numel(b), ag_numel(bias));
     ag_scope_end(s);
+    ag_tensor_free(a);
     ag_tensor_free(b);
     ag_tensor_free(bias);
     *count = n;
