@@ -192,18 +192,18 @@ static inline void ag__bplan_row(const ag_bplan *p, int64_t row, int64_t *off)
             for (int64_t i = 0; i < pfor_n_; i++) { __VA_ARGS__ }                      \
         }                                                                              \
     } while (0)
-/* Older form, for a `for` statement that follows: prefer AG_PFOR (no overhead when small). */
-#define AG_PARALLEL_FOR(n) AG_PRAGMA(omp parallel for schedule(static) if ((n) >= AG_PAR_MIN))
-#define AG_PARALLEL_FOR_SIMD(n) \
-    AG_PRAGMA(omp parallel for simd schedule(static) if ((n) >= AG_PAR_MIN))
 #else
 #define AG_PFOR_WORK(i, n, work, ...) \
     do { const int64_t pfor_n_ = (n); for (int64_t i = 0; i < pfor_n_; i++) { __VA_ARGS__ } } while (0)
 #define AG_PFOR_SIMD(i, n, ...) AG_PFOR_WORK(i, n, 0, __VA_ARGS__)
-#define AG_PARALLEL_FOR(n)
-#define AG_PARALLEL_FOR_SIMD(n)
 #endif
 #define AG_PFOR(i, n, ...) AG_PFOR_WORK(i, n, n, __VA_ARGS__)
+/* Asks for vectorisation of the `for` that follows (no reduction in it: results unchanged). */
+#ifdef _OPENMP
+#define AG_SIMD _Pragma("omp simd")
+#else
+#define AG_SIMD
+#endif
 
 /* Broadcast elementwise loop: for every output element i, with ia/ib/ic the operands' element
  * offsets, runs BODY. Output is contiguous. The inner loop is contiguous in the output. */

@@ -21,11 +21,7 @@
         if (!y_) return NULL;                                                             \
         AG_DISPATCH(x->dtype, T, const T *px = x->data; T *py = y_->data; int64_t n_ = x->numel; \
                     T c0 = (T)(P0), c1 = (T)(P1); (void)c0; (void)c1;                     \
-                    AG_PARALLEL_FOR_SIMD(n_) for (int64_t i = 0; i < n_; i++) {           \
-                        T v = px[i], out;                                                 \
-                        BODY                                                              \
-                        py[i] = out;                                                      \
-                    });                                                                   \
+                    AG_PFOR_SIMD(i, n_, T v = px[i], out; BODY py[i] = out;););           \
         ag_params p_ = {.scalar = {(P0), (P1)}};                                          \
         return ag__finish(y_, OP, 1, &x, &p_);                                            \
     } while (0)

@@ -30,7 +30,6 @@ ag_tensor *ag_cast(ag_tensor *x, ag_dtype dtype)
     int64_t n = x->numel;
     AG_DISPATCH(x->dtype, S, const S *px = x->data;
                 AG_DISPATCH(dtype, D, D *py = y->data;
-                            AG_PARALLEL_FOR_SIMD(n) for (int64_t i = 0; i < n; i++)
-                                py[i] = (D)px[i];););
+                            AG_PFOR_SIMD(i, n, py[i] = (D)px[i];);););
     return ag__finish(y, &OP_CAST, 1, &x, NULL);
 }

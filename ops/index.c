@@ -41,8 +41,7 @@ static void select_kernel(const ag_tensor *x, ag_tensor *y, imap m, int64_t oute
 {
     int64_t rows = outer * k;
     AG_DISPATCH(y->dtype, T, const T *px = x->data; T *py = y->data;
-        AG_PARALLEL_FOR(rows * inner)
-        for (int64_t r = 0; r < rows; r++) {
+        AG_PFOR_WORK(r, rows, rows * inner, {
             int64_t o = r / k, j = r % k;
             const int64_t *ix = m.idx + o * m.so + j * m.sj;
             const T *src = px + o * n * inner;
@@ -53,7 +52,7 @@ static void select_kernel(const ag_tensor *x, ag_tensor *y, imap m, int64_t oute
             } else {
                 for (int64_t i = 0; i < inner; i++) dst[i] = src[ix[i * m.si] * inner + i];
             }
-        });
+        }););
 }
 
 #define ADD_BLOCK 256
@@ -67,8 +66,7 @@ static void add_kernel(const ag_tensor *g, ag_tensor *y, imap m, int64_t outer, 
     memset(y->data, 0, (size_t)y->numel * ag_dtype_size(y->dtype));
     int64_t nb = (inner + ADD_BLOCK - 1) / ADD_BLOCK, tasks = outer * nb;
     AG_DISPATCH(y->dtype, T, const T *pg = g->data; T *py = y->data;
-        AG_PARALLEL_FOR(outer * k * inner)
-        for (int64_t t = 0; t < tasks; t++) {
+        AG_PFOR_WORK(t, tasks, outer * k * inner, {
             int64_t o = t / nb, i0 = (t % nb) * ADD_BLOCK;
             int64_t i1 = i0 + ADD_BLOCK < inner ? i0 + ADD_BLOCK : inner;
             T *dst = py + o * n * inner;
@@ -82,7 +80,7 @@ static void add_kernel(const ag_tensor *g, ag_tensor *y, imap m, int64_t outer, 
                     for (int64_t i = i0; i < i1; i++) dst[ix[i * m.si] * inner + i] += src[i];
                 }
             }
-        });
+        }););
 }
 
 /* Shared argument checks: axis, k >= 0, a size that fits, an index array holding `count`

@@ -16,14 +16,6 @@
 #define KB 128 /* k per block */
 #define NB 512 /* output columns per block */
 
-/* The inner loop has no reduction, so vectorising it leaves results unchanged; -O2 alone does
- * not vectorise loops of unknown length, so ask with `omp simd` (only with OpenMP). */
-#ifdef _OPENMP
-#define LOOP_SIMD _Pragma("omp simd")
-#else
-#define LOOP_SIMD
-#endif
-
 typedef struct mm_plan {
     int nbatch;                    /* broadcast batch dimensions */
     int64_t bshape[AG_MAX_DIMS];   /* their sizes */
@@ -63,7 +55,7 @@ static void kernel(const mm_plan *pl, const ag_tensor *A, const ag_tensor *B, ag
                         for (int64_t kk = k0; kk < k1; kk++) {
                             T aik = ar[kk];
                             const T *restrict br = b + kk * n + j0;
-                            LOOP_SIMD
+                            AG_SIMD
                             for (int64_t j = 0; j < jw; j++) yr[j] += aik * br[j];
                         }
                     }

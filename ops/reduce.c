@@ -26,12 +26,6 @@ static const char *const FN_ALL[] = {"ag_sum_all", "ag_mean_all", "ag_max_all", 
 
 /* Loops over independent inner positions (no reduction inside, so results are unchanged);
  * -O2 alone does not vectorise loops of unknown length, `omp simd` asks for it. */
-#ifdef _OPENMP
-#define LOOP_SIMD _Pragma("omp simd")
-#else
-#define LOOP_SIMD
-#endif
-
 /* v replaces the running extreme m: larger (MAX) or smaller (MIN), or NaN (which then sticks). */
 #define BETTER(k, v, m) ((k) == MAX ? ((v) > (m) || isnan(v)) : ((v) < (m) || isnan(v)))
 
@@ -67,7 +61,7 @@ static void axis_kernel(const ag_tensor *x, ag_tensor *y, int axis, enum kind k)
                 for (int64_t i = i0; i < i1; i++) yo[i] = 0;
                 for (int64_t j = 0; j < n; j++) {
                     const T *xr = xo + j * inner;
-                    LOOP_SIMD
+                    AG_SIMD
                     for (int64_t i = i0; i < i1; i++) yo[i] += xr[i];
                 }
                 if (k == MEAN) /* n == 0 gives 0/0 = NaN, as intended */

@@ -112,8 +112,7 @@ static void permute_kernel(const ag_tensor *x, const int *perm, ag_tensor *y)
     int64_t inner = y->shape[nd - 1], rows = y->numel / inner, step = st[nd - 1];
     const int64_t *ys = y->shape;
     AG_DISPATCH(y->dtype, T, const T *px = x->data; T *py = y->data;
-        AG_PARALLEL_FOR(y->numel)
-        for (int64_t r = 0; r < rows; r++) {
+        AG_PFOR_WORK(r, rows, y->numel, {
             int64_t off = 0, rem = r;
             for (int d = nd - 2; d >= 0; d--) {
                 off += (rem % ys[d]) * st[d];
@@ -122,7 +121,7 @@ static void permute_kernel(const ag_tensor *x, const int *perm, ag_tensor *y)
             T *dst = py + r * inner;
             const T *src = px + off;
             for (int64_t j = 0; j < inner; j++) dst[j] = src[j * step];
-        });
+        }););
 }
 
 /* Validates perm against x (negative entries count from the end), then permutes. */

@@ -32,14 +32,13 @@ static void slice_copy(ag_dtype dt, const void *src, void *dst, int64_t outer, i
 {
     int64_t rows = outer * count;
     AG_DISPATCH(dt, T, const T *ps = src; T *pd = dst;
-        AG_PARALLEL_FOR(rows * inner)
-        for (int64_t r = 0; r < rows; r++) {
+        AG_PFOR_WORK(r, rows, rows * inner, {
             int64_t o = r / count, j = r % count;
             int64_t big = (o * n + start + j * step) * inner, small = r * inner;
             const T *s = ps + (scatter ? small : big);
             T *d = pd + (scatter ? big : small);
             for (int64_t i = 0; i < inner; i++) d[i] = s[i];
-        });
+        }););
 }
 
 /* The internal op behind slice's gradient: zeros of shape (ndim, shape) with g placed at
