@@ -179,19 +179,20 @@ ag_tensor *ag__new(ag_dtype dtype, int ndim, const int64_t *shape)
         ag__error("ag_tensor: %d dimensions requested; the maximum is %d", ndim, AG_MAX_DIMS);
         return NULL;
     }
-    int64_t numel = 1;
+    int64_t numel = 1, nonzero = 1; /* nonzero: product of the non-zero sizes, also bounded */
     for (int d = 0; d < ndim; d++) {
         if (shape[d] < 0) {
             char s[AG_SHAPE_BUF];
             ag__error("ag_tensor: negative size in shape %s", ag__shape_str(ndim, shape, s, sizeof s));
             return NULL;
         }
-        if (shape[d] && numel > INT64_MAX / 16 / shape[d]) {
+        if (shape[d] && nonzero > INT64_MAX / 16 / shape[d]) {
             char s[AG_SHAPE_BUF];
             ag__error("ag_tensor: shape %s is too large", ag__shape_str(ndim, shape, s, sizeof s));
             return NULL;
         }
         numel *= shape[d];
+        if (shape[d]) nonzero *= shape[d];
     }
     ag_tensor *t = alloc_tensor_struct();
     if (!t) goto oom;

@@ -154,6 +154,15 @@ static inline void ag__bplan_row(const ag_bplan *p, int64_t row, int64_t *off)
     }
 }
 
+/* ---- shared op helpers ---- */
+typedef void (*ag_binary_kernel)(const ag_bplan *, ag_tensor *, ag_tensor *, ag_tensor *);
+/* A broadcasting binary op: checks a and b, allocates the broadcast output, runs k, records op. */
+ag_tensor *ag__binary(const char *fn, const ag_op *op, ag_binary_kernel k, ag_tensor *a,
+                      ag_tensor *b);
+/* t, a reduction of x over `axis` with or without the kept axis, reshaped to keepdim shape
+ * (a new reference), so it broadcasts against x. */
+ag_tensor *ag__as_keepdim(ag_tensor *t, const ag_tensor *x, int axis, bool keepdim);
+
 /* ---- dtype dispatch: one kernel body serves float and double ----
  * AG_DISPATCH(dtype, T, body): runs `body` with T typedef'd to float or double. Use <tgmath.h>
  * math (exp, log, ...) so the right precision is picked for T. */

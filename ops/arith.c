@@ -20,10 +20,9 @@ BINARY_KERNEL(sub_kernel, a[ia] - b[ib])
 BINARY_KERNEL(mul_kernel, a[ia] * b[ib])
 BINARY_KERNEL(div_kernel, a[ia] / b[ib])
 
-typedef void (*binary_kernel)(const ag_bplan *, ag_tensor *, ag_tensor *, ag_tensor *);
-
-static ag_tensor *binary(const char *fn, const ag_op *op, binary_kernel k, ag_tensor *a,
-                         ag_tensor *b)
+/* Checks, broadcasts, allocates and runs kernel k for a binary op (shared with compare.c). */
+ag_tensor *ag__binary(const char *fn, const ag_op *op, ag_binary_kernel k, ag_tensor *a,
+                      ag_tensor *b)
 {
     ag_tensor *in[2] = {a, b};
     int nd;
@@ -93,10 +92,10 @@ static const ag_op OP_SUB = {"sub", sub_backward};
 static const ag_op OP_MUL = {"mul", mul_backward};
 static const ag_op OP_DIV = {"div", div_backward};
 
-ag_tensor *ag_add(ag_tensor *a, ag_tensor *b) { return binary("ag_add", &OP_ADD, add_kernel, a, b); }
-ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b) { return binary("ag_sub", &OP_SUB, sub_kernel, a, b); }
-ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b) { return binary("ag_mul", &OP_MUL, mul_kernel, a, b); }
-ag_tensor *ag_div(ag_tensor *a, ag_tensor *b) { return binary("ag_div", &OP_DIV, div_kernel, a, b); }
+ag_tensor *ag_add(ag_tensor *a, ag_tensor *b) { return ag__binary("ag_add", &OP_ADD, add_kernel, a, b); }
+ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b) { return ag__binary("ag_sub", &OP_SUB, sub_kernel, a, b); }
+ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b) { return ag__binary("ag_mul", &OP_MUL, mul_kernel, a, b); }
+ag_tensor *ag_div(ag_tensor *a, ag_tensor *b) { return ag__binary("ag_div", &OP_DIV, div_kernel, a, b); }
 
 /* ---- with a constant scalar s (kept in the node's params) ---- */
 

@@ -86,6 +86,19 @@ ag_tensor *ag_broadcast_to(ag_tensor *x, int ndim, const int64_t *shape)
                                                             : "(invalid shape)");
         return NULL;
     }
+    /* broadcasts_to only compares sizes with x's: new leading sizes, and sizes stretched from
+     * 1, are unchecked so far. */
+    int64_t numel = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0 || (shape[d] > 0 && numel > INT64_MAX / 16 / shape[d])) {
+            char a[AG_SHAPE_BUF], b[AG_SHAPE_BUF];
+            ag__error("ag_broadcast_to: cannot broadcast %s to %s: %s",
+                      ag_shape_str(x, a, sizeof a), ag__shape_str(ndim, shape, b, sizeof b),
+                      shape[d] < 0 ? "negative size" : "the target is too large");
+            return NULL;
+        }
+        numel *= shape[d];
+    }
     ag_tensor *y = ag__new(x->dtype, ndim, shape);
     if (!y) return NULL;
     ag_bplan plan;

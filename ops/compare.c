@@ -25,24 +25,6 @@ COMPARE_KERNEL(le_kernel, <=)
 COMPARE_KERNEL(gt_kernel, >)
 COMPARE_KERNEL(ge_kernel, >=)
 
-typedef void (*compare_kernel)(const ag_bplan *, ag_tensor *, ag_tensor *, ag_tensor *);
-
-static ag_tensor *compare(const char *fn, const ag_op *op, compare_kernel k, ag_tensor *a,
-                          ag_tensor *b)
-{
-    ag_tensor *in[2] = {a, b};
-    int nd;
-    int64_t shape[AG_MAX_DIMS];
-    ag_bplan plan;
-    if (!ag__check(fn, 2, in)) return NULL;
-    if (!ag__broadcast_shapes(fn, a->ndim, a->shape, b->ndim, b->shape, &nd, shape)) return NULL;
-    ag_tensor *y = ag__new(a->dtype, nd, shape);
-    if (!y) return NULL;
-    ag__bplan(&plan, nd, shape, 2, in);
-    k(&plan, a, b, y);
-    return ag__finish(y, op, 2, in, NULL);
-}
-
 /* Comparisons: piecewise constant, derivative 0 wherever it exists: no backward rule. */
 static const ag_op OP_EQ = {"eq", NULL};
 static const ag_op OP_NE = {"ne", NULL};
@@ -51,12 +33,12 @@ static const ag_op OP_LE = {"le", NULL};
 static const ag_op OP_GT = {"gt", NULL};
 static const ag_op OP_GE = {"ge", NULL};
 
-ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b) { return compare("ag_eq", &OP_EQ, eq_kernel, a, b); }
-ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b) { return compare("ag_ne", &OP_NE, ne_kernel, a, b); }
-ag_tensor *ag_lt(ag_tensor *a, ag_tensor *b) { return compare("ag_lt", &OP_LT, lt_kernel, a, b); }
-ag_tensor *ag_le(ag_tensor *a, ag_tensor *b) { return compare("ag_le", &OP_LE, le_kernel, a, b); }
-ag_tensor *ag_gt(ag_tensor *a, ag_tensor *b) { return compare("ag_gt", &OP_GT, gt_kernel, a, b); }
-ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b) { return compare("ag_ge", &OP_GE, ge_kernel, a, b); }
+ag_tensor *ag_eq(ag_tensor *a, ag_tensor *b) { return ag__binary("ag_eq", &OP_EQ, eq_kernel, a, b); }
+ag_tensor *ag_ne(ag_tensor *a, ag_tensor *b) { return ag__binary("ag_ne", &OP_NE, ne_kernel, a, b); }
+ag_tensor *ag_lt(ag_tensor *a, ag_tensor *b) { return ag__binary("ag_lt", &OP_LT, lt_kernel, a, b); }
+ag_tensor *ag_le(ag_tensor *a, ag_tensor *b) { return ag__binary("ag_le", &OP_LE, le_kernel, a, b); }
+ag_tensor *ag_gt(ag_tensor *a, ag_tensor *b) { return ag__binary("ag_gt", &OP_GT, gt_kernel, a, b); }
+ag_tensor *ag_ge(ag_tensor *a, ag_tensor *b) { return ag__binary("ag_ge", &OP_GE, ge_kernel, a, b); }
 
 /* ---- where ---- */
 

@@ -131,6 +131,11 @@ static bool plan_matmul(const ag_tensor *a, const ag_tensor *b, mm_plan *pl, int
             return false;
         }
         pl->bshape[d] = xa == 1 ? xb : xa;
+        if (pl->bshape[d] > 0 && pl->batches > INT64_MAX / 16 / pl->bshape[d]) {
+            ag__error("ag_matmul: the result of %s @ %s would be too large",
+                      ag_shape_str(a, sa, sizeof sa), ag_shape_str(b, sb, sizeof sb));
+            return false;
+        }
         pl->astride[d] = xa == 1 ? 0 : sa_el;
         pl->bstride[d] = xb == 1 ? 0 : sb_el;
         sa_el *= xa;
@@ -141,6 +146,15 @@ static bool plan_matmul(const ag_tensor *a, const ag_tensor *b, mm_plan *pl, int
     shape[no] = pl->m;
     shape[no + 1] = pl->n;
     *nd = no + 2;
+    int64_t numel = 1;
+    for (int d = 0; d < *nd; d++) {
+        if (shape[d] > 0 && numel > INT64_MAX / 16 / shape[d]) {
+            ag__error("ag_matmul: the result of %s @ %s would be too large",
+                      ag_shape_str(a, sa, sizeof sa), ag_shape_str(b, sb, sizeof sb));
+            return false;
+        }
+        numel *= shape[d];
+    }
     return true;
 }
 

@@ -110,8 +110,9 @@ static void keep_shape(const ag_tensor *x, int axis, int64_t *shape)
     for (int d = 0; d < x->ndim; d++) shape[d] = d == axis ? 1 : x->shape[d];
 }
 
-/* t (a result over `axis`, with or without the axis) as its keepdim shape; a new reference. */
-static ag_tensor *as_keepdim(ag_tensor *t, const ag_tensor *x, int axis, bool keepdim)
+/* t (a result over `axis`, with or without the axis) as its keepdim shape; a new reference.
+ * Shared with the softmax family (declared in internal.h). */
+ag_tensor *ag__as_keepdim(ag_tensor *t, const ag_tensor *x, int axis, bool keepdim)
 {
     int64_t shape[AG_MAX_DIMS];
     if (keepdim) {
@@ -127,7 +128,7 @@ static int sum_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     (void)y;
     ag_tensor *x = n->inputs[0];
-    ag_tensor *gk = as_keepdim(g, x, n->p.axis, n->p.keepdim);
+    ag_tensor *gk = ag__as_keepdim(g, x, n->p.axis, n->p.keepdim);
     gin[0] = ag_broadcast_to(gk, x->ndim, x->shape);
     ag__release(gk);
     return gin[0] ? 0 : -1;
@@ -139,7 +140,7 @@ static int mean_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin
     (void)y;
     ag_tensor *x = n->inputs[0];
     int64_t len = x->shape[n->p.axis];
-    ag_tensor *gk = as_keepdim(g, x, n->p.axis, n->p.keepdim);
+    ag_tensor *gk = ag__as_keepdim(g, x, n->p.axis, n->p.keepdim);
     ag_tensor *gs = ag_mul_scalar(gk, len ? 1.0 / (double)len : 0.0);
     gin[0] = ag_broadcast_to(gs, x->ndim, x->shape);
     ag__release(gk);
@@ -153,8 +154,8 @@ static int extreme_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **
 {
     ag_tensor *x = n->inputs[0];
     int axis = n->p.axis;
-    ag_tensor *gk = as_keepdim(g, x, axis, n->p.keepdim);
-    ag_tensor *yk = as_keepdim(y, x, axis, n->p.keepdim);
+    ag_tensor *gk = ag__as_keepdim(g, x, axis, n->p.keepdim);
+    ag_tensor *yk = ag__as_keepdim(y, x, axis, n->p.keepdim);
     ag_tensor *mask = ag_eq(x, yk);
     ag_tensor *count = ag_sum(mask, axis, true);
     ag_tensor *share = ag_div(gk, count);

@@ -148,6 +148,12 @@ ag_tensor *ag_concat(int n, ag_tensor *const *xs, int axis)
                       ag_shape_str(xs[i], a, sizeof a), ag_shape_str(xs[0], b, sizeof b), axis);
             return NULL;
         }
+        if (xs[i]->shape[ax] > INT64_MAX / 16 - shape[ax]) {
+            ag__error("ag_concat: joining xs[%d] %s along axis %d makes a tensor too large "
+                      "(xs[0] is %s)", i, ag_shape_str(xs[i], a, sizeof a), axis,
+                      ag_shape_str(xs[0], b, sizeof b));
+            return NULL;
+        }
         shape[ax] += xs[i]->shape[ax];
     }
     ag_tensor *y = ag__new(xs[0]->dtype, nd, shape);

@@ -67,18 +67,6 @@ static void kernel(const ag_tensor *x, ag_tensor *y, int axis, enum kind k)
         );
 }
 
-/* t (a logsumexp-shaped tensor, with or without the axis) in keepdim shape; a new reference. */
-static ag_tensor *as_keepdim(ag_tensor *t, const ag_tensor *x, int axis, bool keepdim)
-{
-    if (keepdim) {
-        ag__retain(t);
-        return t;
-    }
-    int64_t shape[AG_MAX_DIMS];
-    for (int d = 0; d < x->ndim; d++) shape[d] = d == axis ? 1 : x->shape[d];
-    return ag_reshape(t, x->ndim, shape);
-}
-
 /* softmax: y_j = e^x_j / sum_i e^x_i.   dy_j/dx_i = y_j (delta_ij - y_i), so
  * dx = y * (g - sum(g*y, axis)). Uses the output y, whose own graph carries second order. */
 static int softmax_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin)
@@ -112,8 +100,8 @@ static int log_softmax_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tenso
 static int logsumexp_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     ag_tensor *x = n->inputs[0];
-    ag_tensor *gk = as_keepdim(g, x, n->p.axis, n->p.keepdim);
-    ag_tensor *yk = as_keepdim(y, x, n->p.axis, n->p.keepdim);
+    ag_tensor *gk = ag__as_keepdim(g, x, n->p.axis, n->p.keepdim);
+    ag_tensor *yk = ag__as_keepdim(y, x, n->p.axis, n->p.keepdim);
     ag_tensor *d = ag_sub(x, yk);
     ag_tensor *p = ag_exp(d);
     gin[0] = ag_mul(gk, p);

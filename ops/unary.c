@@ -88,8 +88,11 @@ ag_tensor *ag_neg(ag_tensor *x) { UNARY_FORWARD("ag_neg", &OP_NEG, -v, 0.0); }
 
 ag_tensor *ag_pow(ag_tensor *x, double p)
 {
+    /* x first: a NULL x keeps the error of the op that produced it. */
+    if (!ag__check("ag_pow", 1, &x)) return NULL;
     if (!isfinite(p)) {
-        ag__error("ag_pow: exponent %g is not finite", p);
+        char s[AG_SHAPE_BUF];
+        ag__error("ag_pow: exponent %g is not finite (input %s)", p, ag_shape_str(x, s, sizeof s));
         return NULL;
     }
     /* Common exponents avoid the slow general pow and stay exact. */

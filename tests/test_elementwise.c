@@ -769,3 +769,21 @@ Test(ew_err, shapes_and_dtypes)
     expect_error_mentions("ag_where", "float64", "float32", "[3]");
     ag_scope_end(sc);
 }
+
+Test(ew_err, pow_checks_its_input_first)
+{
+    ag_scope *sc = ag_scope_begin();
+    ag_tensor *x = ag_zeros(AG_F64, 2, (int64_t[]){2, 3});
+    ag_clear_error();
+    cr_assert_null(ag_pow(x, NAN));
+    expect_error_mentions("ag_pow", "nan", "[2,3]");
+    /* A NULL input keeps the earlier error, even with a bad exponent. */
+    ag_clear_error();
+    cr_assert_null(ag_pow(ag_clamp(x, 2, 1), INFINITY));
+    expect_error_mentions("ag_clamp", "[2,3]");
+    cr_assert_null(strstr(ag_last_error(), "ag_pow"));
+    ag_clear_error();
+    cr_assert_null(ag_pow(NULL, 2));
+    expect_error_mentions("ag_pow", "NULL");
+    ag_scope_end(sc);
+}

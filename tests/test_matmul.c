@@ -244,3 +244,17 @@ Test(matmul, errors)
     expect_error_mentions("ag_matmul: inner dimensions differ: [3,4] @ [5,2]");
     ag_scope_end(s);
 }
+
+Test(matmul, too_large_result_is_named)
+{
+    /* An empty inner dimension allows operands of any size; the product must still fit. */
+    ag_scope *s = ag_scope_begin();
+    int64_t big = (int64_t)1 << 40;
+    ag_tensor *a = ag_zeros(AG_F64, 2, (int64_t[]){big, 0});
+    ag_tensor *b = ag_zeros(AG_F64, 2, (int64_t[]){0, big});
+    cr_assert(a && b, "%s", ag_last_error());
+    ag_clear_error();
+    cr_assert_null(ag_matmul(a, b));
+    expect_error_mentions("ag_matmul", "too large", "[1099511627776,0]", "[0,1099511627776]");
+    ag_scope_end(s);
+}

@@ -160,3 +160,46 @@ Test(memory, trim_returns_cached_buffers)
     ag_memory_trim();
     cr_assert_eq(ag_memory_get_stats().cached_bytes, 0);
 }
+
+/* An op that fails after allocating its output (here: anomaly mode rejecting a NaN result, the
+ * failure inside ag__finish) must free that output. Outside any scope nobody else would: the
+ * caller never sees the tensor. Argument errors before allocation must not allocate either. */
+Test(memory, failed_ops_outside_a_scope_leak_nothing)
+{
+    int64_t start = live();
+    ag_tensor *x = T64(2, 2, ((double[]){-1, 2, 3, 4}));
+    ag_tensor *w = T64(2, 2, ((double[]){1, 0, 0, 1}));
+    ag_tensor *zero = ag_zeros(AG_F64, 2, (int64_t[]){2, 2});
+    ag_tensor *f32 = ag_zeros(AG_F32, 2, (int64_t[]){2, 2});
+    ag_set_requires_grad(w, true); /* so the graph-recording path is taken too */
+    ag_tensor *xw = ag_matmul(x, w);
+    cr_assert_not_null(xw, "%s", ag_last_error());
+    int64_t before = live();
+
+    /* Failures after allocation: anomaly mode rejects a NaN/Inf output inside ag__finish. */
+    ag_set_anomaly_mode(true);
+    ag_clear_error();
+    cr_assert_null(ag_log(x)); /* log(-1) */
+    expect_error_mentions("ag_log", "NaN or Inf", "[2,2]");
+    cr_assert_null(ag_sqrt(xw)); /* records a graph node before failing */
+    cr_assert_null(ag_pow(x, 0.5));
+    cr_assert_null(ag_div(x, zero));
+    cr_assert_null(ag_log_softmax(ag_log(x), 1)); /* NULL propagates */
+    ag_set_anomaly_mode(false);
+    cr_assert_eq(live(), before, "failed ops left %lld tensors", (long long)(live() - before));
+
+    /* Argument errors: nothing is allocated at all. */
+    cr_assert_null(ag_add(x, f32));
+    cr_assert_null(ag_sum(x, 99, false));
+    cr_assert_null(ag_broadcast_to(x, 2, (int64_t[]){-3, 2}));
+    cr_assert_null(ag_gather(x, 1, (int64_t[]){0, 5}, 1));
+    cr_assert_null(ag_concat(2, (ag_tensor *[]){x, f32}, 0));
+    cr_assert_null(ag_pow(x, NAN));
+    cr_assert_null(ag_matmul(x, ag_reshape(NULL, 0, NULL)));
+    cr_assert_eq(live(), before, "argument errors left %lld tensors", (long long)(live() - before));
+
+    ag_tensor *all[] = {xw, x, w, zero, f32};
+    for (int i = 0; i < 5; i++) ag_tensor_free(all[i]);
+    cr_assert_eq(live(), start, "live tensors %lld, expected %lld", (long long)live(),
+                 (long long)start);
+}

@@ -588,3 +588,64 @@ Test(shape, concat_errors)
     expect_error_mentions("ag_concat", "0-d");
     ag_scope_end(s);
 }
+
+Test(shape, broadcast_to_and_sum_to_errors)
+{
+    ag_scope *s = ag_scope_begin();
+    ag_tensor *a = ag_zeros(AG_F64, 2, (int64_t[]){1, 4});
+    ag_clear_error();
+    cr_assert_null(ag_broadcast_to(a, 2, (int64_t[]){3, 5}));
+    expect_error_mentions("ag_broadcast_to", "[1,4]", "[3,5]");
+    ag_clear_error();
+    cr_assert_null(ag_broadcast_to(a, 1, (int64_t[]){4}));
+    expect_error_mentions("ag_broadcast_to", "[1,4]", "[4]");
+    /* Sizes stretched from 1 or new leading ones are checked by broadcast_to itself. */
+    ag_clear_error();
+    cr_assert_null(ag_broadcast_to(a, 2, (int64_t[]){-3, 4}));
+    expect_error_mentions("ag_broadcast_to", "[1,4]", "[-3,4]", "negative");
+    ag_clear_error();
+    cr_assert_null(ag_broadcast_to(a, 3, (int64_t[]){-1, 1, 4}));
+    expect_error_mentions("ag_broadcast_to", "[1,4]", "[-1,1,4]", "negative");
+    ag_clear_error();
+    cr_assert_null(ag_broadcast_to(a, 3, (int64_t[]){INT64_MAX / 2, INT64_MAX / 2, 4}));
+    expect_error_mentions("ag_broadcast_to", "[1,4]", "too large");
+    ag_clear_error();
+    cr_assert_null(ag_broadcast_to(a, 2, NULL));
+    expect_error_mentions("ag_broadcast_to", "[1,4]", "invalid shape");
+    ag_clear_error();
+    cr_assert_null(ag_broadcast_to(a, 9, (int64_t[]){1, 1, 1, 1, 1, 1, 1, 1, 4}));
+    expect_error_mentions("ag_broadcast_to", "[1,4]");
+    ag_clear_error();
+    cr_assert_null(ag_broadcast_to(NULL, 1, (int64_t[]){4}));
+    expect_error_mentions("ag_broadcast_to", "NULL");
+
+    ag_tensor *b = ag_zeros(AG_F64, 2, (int64_t[]){3, 4});
+    ag_clear_error();
+    cr_assert_null(ag_sum_to(b, 1, (int64_t[]){3}));
+    expect_error_mentions("ag_sum_to", "[3,4]", "[3]");
+    ag_clear_error();
+    cr_assert_null(ag_sum_to(b, 2, (int64_t[]){-1, 4}));
+    expect_error_mentions("ag_sum_to", "[3,4]", "[-1,4]");
+    ag_clear_error();
+    cr_assert_null(ag_sum_to(b, 3, (int64_t[]){1, 3, 4}));
+    expect_error_mentions("ag_sum_to", "[3,4]", "[1,3,4]");
+    ag_clear_error();
+    cr_assert_null(ag_sum_to(b, -1, NULL));
+    expect_error_mentions("ag_sum_to", "[3,4]", "invalid shape");
+    ag_scope_end(s);
+}
+
+Test(shape, concat_too_large_is_an_error_not_an_overflow)
+{
+    /* Empty tensors may have huge sizes; their joined size must still fit. */
+    ag_scope *s = ag_scope_begin();
+    int64_t big = (int64_t)1 << 58;
+    ag_tensor *e = ag_zeros(AG_F64, 2, (int64_t[]){big, 0});
+    cr_assert_not_null(e, "%s", ag_last_error());
+    ag_tensor *xs[40];
+    for (int i = 0; i < 40; i++) xs[i] = e;
+    ag_clear_error();
+    cr_assert_null(ag_concat(40, xs, 0));
+    expect_error_mentions("ag_concat", "too large", "[288230376151711744,0]");
+    ag_scope_end(s);
+}
