@@ -202,8 +202,7 @@ static int slow(check *c, const ag_gradcheck_opts *o, ag_gradcheck_report *r, do
             rc = evaluate(c, fp);
             perturb(x, j, -o->eps, x0);
             if (rc == 0) rc = evaluate(c, fm);
-            perturb(x, j, 0.0, x0);
-            /* Restore the exact original bits (x0 came from the same dtype). */
+            perturb(x, j, 0.0, x0); /* exact: x0 was read from this dtype */
             for (int64_t oi = 0; oi < c->m && rc == 0; oi++) {
                 double num = (fp[oi] - fm[oi]) / (2.0 * o->eps);
                 consider(r, worst, o, c->which[i], j, oi, ana[oi * total + off + j], num);

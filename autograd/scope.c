@@ -92,7 +92,7 @@ static void end_one(ag_thread *ts, ag_scope *s)
     }
     s->count = 0;
     s->active = false;
-    /* Keep a few for reuse; free their lists beyond that to stay small. */
+    /* Keep the scope and its list for the next ag_scope_begin (ag_memory_trim frees them). */
     s->parent = spare_scopes;
     spare_scopes = s;
 }
