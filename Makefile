@@ -30,11 +30,22 @@ else
   SANFLAGS :=
 endif
 
-CFLAGS  += $(CFLAGS_BASE) $(OPT) $(OMPFLAGS) $(SANFLAGS)
-LDFLAGS += $(OMPFLAGS) $(SANFLAGS)
-LDLIBS  += -lm -lpthread
+# zlib (gzip-compressed IDX files) is used when present; scripts/ensure-zlib.sh installs it as
+# root and otherwise lets the build go on without it.
+ZLIB ?= $(shell sh scripts/ensure-zlib.sh "$(CC)")
+ifeq ($(ZLIB),1)
+  ZLIBFLAGS := -DAG_HAVE_ZLIB
+  ZLIBLIBS := -lz
+endif
 
-LIB_SRC  := $(wildcard autograd/*.c) $(wildcard ops/*.c)
+CFLAGS  += $(CFLAGS_BASE) $(OPT) $(OMPFLAGS) $(SANFLAGS) $(ZLIBFLAGS)
+LDFLAGS += $(OMPFLAGS) $(SANFLAGS)
+LDLIBS  += $(ZLIBLIBS) -lm -lpthread
+
+# LIB_EXTRA and TEST_SRC can be narrowed on the command line while files are being written, e.g.
+# make BUILDROOT=build-x LIB_EXTRA=nn/loss.c TEST_SRC=tests/test_loss.c test
+LIB_EXTRA ?= $(wildcard nn/*.c) $(wildcard optim/*.c)
+LIB_SRC  := $(wildcard autograd/*.c) $(wildcard ops/*.c) $(LIB_EXTRA)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HEADERS  := include/autograd.h $(wildcard include/autograd/*.h)
 TEST_SRC := $(wildcard tests/*.c)
@@ -48,7 +59,7 @@ SHARED := $(BUILD)/libautograd.so
 all: lib
 lib: $(STATIC) $(SHARED)
 
-$(BUILD)/%.o: %.c $(HEADERS) autograd/internal.h
+$(BUILD)/%.o: %.c $(HEADERS) autograd/internal.h $(wildcard nn/*.h optim/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -93,7 +104,7 @@ install: lib
 	install -m 644 include/autograd/*.h $(DESTDIR)$(PREFIX)/include/autograd/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@OMPFLAGS@|$(OMPFLAGS)|g' autograd.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@OMPFLAGS@|$(OMPFLAGS)|g' -e 's|@ZLIBLIBS@|$(ZLIBLIBS)|g' autograd.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/autograd.pc
 
 clean:

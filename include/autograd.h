@@ -28,5 +28,11 @@
 #include "autograd/gradcheck.h"
 #include "autograd/debug.h"
 #include "autograd/random.h"
+#include "autograd/nn.h"
+#include "autograd/loss.h"
+#include "autograd/optim.h"
+#include "autograd/data.h"
+#include "autograd/io.h"
+#include "autograd/fit.h"
 
 #endif

@@ -1,0 +1,79 @@
+/* autograd/io.h - saving and loading tensors, models and checkpoints in the safetensors format.
+ *
+ * File layout (https://github.com/huggingface/safetensors): an 8-byte little-endian header length
+ * N, N bytes of JSON mapping each tensor name to {"dtype", "shape", "data_offsets"} (plus an
+ * optional "__metadata__" object of strings), padded with spaces so the data starts 8-byte
+ * aligned, then the raw little-endian row-major data. Files written here load with the Python
+ * safetensors readers (PyTorch or NumPy) and back.
+ *
+ * Writes are atomic: the file is written to "<path>.tmp.<pid>", flushed with fsync, then renamed
+ * over `path`, so a crash mid-save leaves any previous file intact.
+ *
+ * Reads check everything: header length against the file size, JSON syntax, every field's type,
+ * dtype names, shapes, that data_offsets agree with dtype x shape, lie inside the buffer, do not
+ * overlap and leave no holes, and that names are unique. Any problem gives NULL / -1 and an error
+ * naming the file and the field; nothing crashes on a corrupt file.
+ */
+#ifndef AUTOGRAD_IO_H
+#define AUTOGRAD_IO_H
+
+#include <stdint.h>
+#include "tensor.h"
+#include "nn.h"
+#include "optim.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- raw safetensors files ---- */
+
+/* Writes n named tensors (F32 or F64) and nmeta metadata pairs (meta[2k] = key, meta[2k+1] =
+ * value; may be NULL when nmeta is 0). Names must be unique and non-empty. */
+int ag_safetensors_save(const char *path, int n, const char *const *names,
+                        ag_tensor *const *tensors, int nmeta, const char *const *meta);
+
+/* A loaded file: its tensors and its metadata. */
+typedef struct ag_st_file ag_st_file;
+
+/* Reads and validates a whole file. Tensors of dtype F32 and F64 are supported; any other dtype is
+ * reported as an error naming the tensor and its dtype. */
+ag_st_file *ag_safetensors_load(const char *path);
+int ag_st_count(const ag_st_file *f);
+const char *ag_st_name(const ag_st_file *f, int i);
+/* The i-th tensor, or the one named `name` (NULL with an error if absent). The tensors belong to
+ * the file object: copy with ag_copy to keep them past ag_st_free. */
+ag_tensor *ag_st_tensor(const ag_st_file *f, int i);
+ag_tensor *ag_st_get(const ag_st_file *f, const char *name);
+/* Metadata value for `key`, or NULL (no error) when absent. */
+const char *ag_st_meta(const ag_st_file *f, const char *key);
+void ag_st_free(ag_st_file *f);
+
+/* ---- models ---- */
+
+/* Saves a module's parameters under their dotted names ("0.weight", "0.bias", ...). */
+int ag_module_save(const ag_module *m, const char *path);
+
+/* Loads parameter values into an existing module of the same architecture. Every parameter must
+ * be present with the same shape and dtype, and the file must hold no extra tensors; otherwise
+ * -1, an error naming the tensor and both shapes, and the module is left unchanged. */
+int ag_module_load(ag_module *m, const char *path);
+
+/* ---- checkpoints: model + optimizer state + step, for an exact resume ---- */
+
+/* Writes the module's parameters ("model.<name>"), the optimizer's state tensors
+ * ("optim.<state name>"), and metadata: optimizer name, step count and learning rate (printed
+ * with 17 significant digits, so they read back exactly), plus nmeta caller pairs (for example
+ * the epoch). `opt` may be NULL. */
+int ag_checkpoint_save(const char *path, const ag_module *m, const ag_optimizer *opt, int nmeta,
+                       const char *const *meta);
+
+/* Restores what ag_checkpoint_save wrote into a module and optimizer built the same way.
+ * Everything is validated before anything is changed. The caller's metadata can be read with
+ * `file_out` (optional: receives the loaded file, to free with ag_st_free). */
+int ag_checkpoint_load(const char *path, ag_module *m, ag_optimizer *opt, ag_st_file **file_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,159 @@
+/* autograd/nn.h - modules: layers, activations, Sequential models, initializers, summary.
+ *
+ * A module is a function with parameters: forward(x) -> y built from the engine's ops, so its
+ * gradient comes from the ops' backward rules (no gradient is written by hand in nn/). Modules
+ * form a tree: a Sequential holds its layers as children named "0", "1", ...; parameters are
+ * listed depth-first with dotted names ("0.weight", "0.bias", "2.weight", ...), the same names
+ * PyTorch's state_dict uses, so saved files interoperate.
+ *
+ * Ownership: a module is owned by the caller and freed with ag_module_free(), which frees its
+ * parameters and children. Parameters are leaf tensors that require grad; they belong to the
+ * module (do not ag_tensor_free them). Tensors returned by forward follow the usual rules
+ * (owned by the current scope, or by the caller outside a scope).
+ *
+ * Writing a new layer: fill an ag_module_class with a forward function, create the module with
+ * ag_module_new(), register its parameters with ag_module_add_param() and any sub-modules with
+ * ag_module_add_child().
+ */
+#ifndef AUTOGRAD_NN_H
+#define AUTOGRAD_NN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "tensor.h"
+#include "random.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ag_module ag_module;
+
+/* What makes a kind of module. `forward` must build its output with ops from `x` and the
+ * module's parameters (see ag_module_param_by_name / ag_module_child) and return NULL with an
+ * error recorded on failure. `free_state` frees the `state` pointer given to ag_module_new (may be
+ * NULL when there is nothing to free). `describe` (optional) writes a short description of the
+ * layer's settings for summaries, for example "units=32, relu". */
+typedef struct ag_module_class {
+    const char *name;                                      /* "Dense", "ReLU", ... */
+    ag_tensor *(*forward)(ag_module *self, ag_tensor *x);
+    void (*free_state)(void *state);
+    void (*describe)(const ag_module *self, char *buf, size_t size);
+} ag_module_class;
+
+/* ---- the module interface ---- */
+
+/* A new module of class `cls` carrying `state` (owned by the module from now on, freed with
+ * cls->free_state). Starts in training mode with no parameters or children. */
+ag_module *ag_module_new(const ag_module_class *cls, void *state);
+
+/* Registers `param` under `name` (no dots). The module takes ownership of the tensor (claimed with
+ * ag_keep if it belongs to a scope) and sets requires_grad. Returns 0, or -1 on a NULL argument,
+ * a duplicate name or a name containing '.'. */
+int ag_module_add_param(ag_module *m, const char *name, ag_tensor *param);
+
+/* Registers `child` under `name`; the parent takes ownership of the child. -1 on error (NULL,
+ * duplicate name, a child that already has a parent, or adding a module to itself). */
+int ag_module_add_child(ag_module *m, const char *name, ag_module *child);
+
+/* Runs the module: y = m(x). NULL and an error (naming the module and the shapes) on failure. */
+ag_tensor *ag_module_forward(ag_module *m, ag_tensor *x);
+
+/* Frees the module, its state, parameters and children. NULL is ignored. Freeing a module that is
+ * a child of another is refused with an error (free the root instead). */
+void ag_module_free(ag_module *m);
+
+/* Training mode (the default) or evaluation mode, for the module and all its descendants.
+ * Dropout is active only in training mode. */
+void ag_module_train(ag_module *m, bool training);
+bool ag_module_is_training(const ag_module *m);
+
+/* Class name ("Dense", "Sequential", ...), the state pointer, and the class itself. */
+const char *ag_module_kind(const ag_module *m);
+void *ag_module_state(const ag_module *m);
+const ag_module_class *ag_module_class_of(const ag_module *m);
+
+/* Direct children, in registration order. */
+int ag_module_num_children(const ag_module *m);
+ag_module *ag_module_child(const ag_module *m, int i);
+const char *ag_module_child_name(const ag_module *m, int i);
+
+/* All parameters of the module and its descendants, depth-first in registration order.
+ * ag_module_params returns an array of ag_module_num_params(m) tensors that stays valid until the
+ * module tree changes or is freed; pass it straight to an optimizer. Names are dotted paths. */
+int ag_module_num_params(const ag_module *m);
+ag_tensor *const *ag_module_params(const ag_module *m);
+ag_tensor *ag_module_param(const ag_module *m, int i);
+const char *ag_module_param_name(const ag_module *m, int i);
+ag_tensor *ag_module_param_by_name(const ag_module *m, const char *dotted_name);
+
+/* Total number of scalar parameters (Keras' "Total params"); -1 on a NULL module. */
+int64_t ag_module_count_weights(const ag_module *m);
+
+/* Zeroes the gradients of every parameter (those that have one). */
+int ag_module_zero_grad(ag_module *m);
+
+/* Keras-style table: one row per child (layer name and kind, output shape with the batch
+ * dimension shown as "None", parameter count) and the totals. The output shapes are found by a
+ * no-grad forward pass of one example of shape `input_shape` (without the batch dimension). */
+int ag_module_summary(FILE *out, ag_module *m, int ndim, const int64_t *input_shape);
+
+/* ---- initializers ---- */
+
+typedef enum ag_init {
+    AG_INIT_GLOROT_UNIFORM = 0, /* U(-a, a), a = sqrt(6 / (fan_in + fan_out)); Keras' default */
+    AG_INIT_GLOROT_NORMAL,      /* N(0, 2 / (fan_in + fan_out)) */
+    AG_INIT_HE_UNIFORM,         /* U(-a, a), a = sqrt(6 / fan_in); for relu layers */
+    AG_INIT_HE_NORMAL,          /* N(0, 2 / fan_in) */
+    AG_INIT_TORCH_DEFAULT,      /* PyTorch nn.Linear: weight and bias U(-k, k), k = 1/sqrt(fan_in) */
+    AG_INIT_ZEROS
+} ag_init;
+
+/* Fills `t` (any shape) in place from `rng` according to `init` with the given fans. */
+int ag_init_fill(ag_tensor *t, ag_init init, int64_t fan_in, int64_t fan_out, ag_rng *rng);
+
+/* ---- layers ---- */
+
+typedef enum ag_activation {
+    AG_ACT_NONE = 0, AG_ACT_RELU, AG_ACT_TANH, AG_ACT_SIGMOID, AG_ACT_LEAKY_RELU, AG_ACT_SOFTMAX
+} ag_activation;
+
+/* Options of a Dense layer. Zero-initialised fields take the defaults noted. */
+typedef struct ag_dense_opts {
+    ag_activation activation; /* applied after x W^T + b; default none */
+    ag_init init;             /* weight initializer; default Glorot uniform (Keras) */
+    bool no_bias;             /* default: with bias */
+    double leaky_slope;       /* slope for AG_ACT_LEAKY_RELU; 0 means 0.01 */
+    ag_dtype dtype;           /* default AG_F32 */
+} ag_dense_opts;
+
+/* A fully connected layer: y = act(x W^T + b) with weight W of shape [out, in] (PyTorch's
+ * layout, so "weight" loads into nn.Linear) and bias b of shape [out], zero-initialised except
+ * with AG_INIT_TORCH_DEFAULT. x has shape [batch, in] (or [in]). Parameters "weight", "bias".
+ * `opts` may be NULL for the defaults. `rng` draws the initial weights (NULL: a generator seeded
+ * with 0). */
+ag_module *ag_dense(int64_t in_features, int64_t out_features, const ag_dense_opts *opts,
+                    ag_rng *rng);
+
+/* Parameter-free activation layers. */
+ag_module *ag_relu_layer(void);
+ag_module *ag_tanh_layer(void);
+ag_module *ag_sigmoid_layer(void);
+ag_module *ag_leaky_relu_layer(double slope);
+ag_module *ag_softmax_layer(int axis); /* usually axis -1 */
+
+/* Inverted dropout: in training mode each element is zeroed with probability p and the rest are
+ * scaled by 1/(1-p); in evaluation mode it is the identity. 0 <= p < 1. The mask is drawn from
+ * the layer's own generator, seeded with `seed`. */
+ag_module *ag_dropout(double p, uint64_t seed);
+
+/* A container running its children in order. ag_sequential takes ownership of `n` layers (all
+ * freed on error); ag_sequential_add appends one more. Children are named "0", "1", ... */
+ag_module *ag_sequential(int n, ag_module *const *layers);
+int ag_sequential_add(ag_module *seq, ag_module *layer);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
