@@ -45,7 +45,7 @@ LDLIBS  += $(ZLIBLIBS) -lm -lpthread
 # LIB_EXTRA and TEST_SRC can be narrowed on the command line while files are being written, e.g.
 # make BUILDROOT=build-x LIB_EXTRA=nn/loss.c TEST_SRC=tests/test_loss.c test
 LIB_EXTRA ?= $(wildcard nn/*.c) $(wildcard optim/*.c)
-LIB_SRC  := $(wildcard autograd/*.c) $(wildcard ops/*.c) $(LIB_EXTRA)
+LIB_SRC  := $(wildcard autograd/*.c) $(wildcard ops/*.c) $(wildcard plot/*.c) $(LIB_EXTRA)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HEADERS  := include/autograd.h $(wildcard include/autograd/*.h)
 TEST_SRC := $(wildcard tests/*.c)
@@ -59,7 +59,7 @@ SHARED := $(BUILD)/libautograd.so
 all: lib
 lib: $(STATIC) $(SHARED)
 
-$(BUILD)/%.o: %.c $(HEADERS) autograd/internal.h $(wildcard nn/*.h optim/*.h)
+$(BUILD)/%.o: %.c $(HEADERS) autograd/internal.h $(wildcard nn/*.h optim/*.h plot/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

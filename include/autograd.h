@@ -34,5 +34,6 @@
 #include "autograd/data.h"
 #include "autograd/io.h"
 #include "autograd/fit.h"
+#include "autograd/plot.h"
 
 #endif

@@ -1,0 +1,58 @@
+/* autograd/plot.h - line and scatter plots written as SVG files, with no dependency.
+ *
+ * Enough to look at training: loss curves, a learning-rate sweep on a log axis, error against eps
+ * on log-log axes, a 2-D data set coloured by class. A plot is a set of series over one pair of
+ * axes; several plots can be written side by side into one file.
+ *
+ *     ag_plot *p = ag_plot_new("Training loss", "epoch", "loss");
+ *     ag_plot_line(p, "train", n, epochs, loss);
+ *     ag_plot_line(p, "validation", n, epochs, val_loss);
+ *     ag_plot_save_svg(p, "loss.svg");
+ *     ag_plot_free(p);
+ *
+ * Non-finite values (and values <= 0 on a log axis) are skipped: a line breaks there.
+ */
+#ifndef AUTOGRAD_PLOT_H
+#define AUTOGRAD_PLOT_H
+
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ag_plot ag_plot;
+
+/* A new, empty plot. Any string may be NULL (nothing drawn). The strings are copied. */
+ag_plot *ag_plot_new(const char *title, const char *xlabel, const char *ylabel);
+
+/* Logarithmic (base 10) axes; off by default. */
+int ag_plot_set_log(ag_plot *p, bool log_x, bool log_y);
+
+/* Fixes the range of an axis instead of fitting it to the data (lo < hi; positive for a log
+ * axis). */
+int ag_plot_set_xrange(ag_plot *p, double lo, double hi);
+int ag_plot_set_yrange(ag_plot *p, double lo, double hi);
+
+/* A series drawn as a line through n points (x may be NULL: 1, 2, ..., n). The label appears in
+ * the legend (NULL: no legend entry). Values are copied. Returns 0, or -1 with an error. */
+int ag_plot_line(ag_plot *p, const char *label, int n, const double *x, const double *y);
+
+/* A series drawn as dots (a scatter plot), same conventions. */
+int ag_plot_points(ag_plot *p, const char *label, int n, const double *x, const double *y);
+
+/* A line and a dot at each point. */
+int ag_plot_line_points(ag_plot *p, const char *label, int n, const double *x, const double *y);
+
+/* Writes the plot as an SVG file (about 640 x 420 pixels). */
+int ag_plot_save_svg(const ag_plot *p, const char *path);
+
+/* Writes n plots side by side, `columns` per row, into one SVG file. */
+int ag_plot_save_svg_grid(const char *path, int n, ag_plot *const *plots, int columns);
+
+void ag_plot_free(ag_plot *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
