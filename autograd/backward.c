@@ -58,7 +58,7 @@ static int topo_sort(const char *fn, ag_tensor *root)
             char s[AG_SHAPE_BUF];
             ag__error("%s: the graph through op '%s' (output %s) was already freed by a previous "
                       "backward; to backward through it again, pass retain_graph = true to the "
-                      "first call", fn, n->op->name, ag_shape_str(f->t, s, sizeof s));
+                      "first call", fn, ag__op_name(n), ag_shape_str(f->t, s, sizeof s));
             return -1;
         }
         if (n && f->next < n->ninputs) {
@@ -148,7 +148,7 @@ static int propagate(const char *fn, ag_tensor *t, const ag_backward_opts *o)
         }
     }
     if (n->op->backward(n, t, t->acc, gin) != 0) {
-        if (!ag_has_error()) ag__error("%s: backward of op '%s' failed", fn, n->op->name);
+        if (!ag_has_error()) ag__error("%s: backward of op '%s' failed", fn, ag__op_name(n));
         rc = -1;
     }
     for (int i = 0; i < n->ninputs; i++) {
@@ -168,7 +168,7 @@ static int propagate(const char *fn, ag_tensor *t, const ag_backward_opts *o)
         if (ag__thread()->anomaly && ag__nonfinite(g)) {
             char s[AG_SHAPE_BUF];
             ag__error("%s: backward of op '%s' produced NaN or Inf in the gradient of its input "
-                      "%d %s (anomaly mode)", fn, n->op->name, i + 1, ag_shape_str(x, s, sizeof s));
+                      "%d %s (anomaly mode)", fn, ag__op_name(n), i + 1, ag_shape_str(x, s, sizeof s));
             ag__release(g);
             rc = -1;
             continue;

@@ -75,7 +75,7 @@ int ag_graph_print(FILE *out, ag_tensor *root)
     for (int64_t i = 0; i < n; i++) {
         ag_tensor *t = items[i].t;
         char s[AG_SHAPE_BUF], nm[64];
-        fprintf(out, "%*s%s %s", 2 * items[i].depth, "", t->node ? t->node->op->name : "leaf",
+        fprintf(out, "%*s%s %s", 2 * items[i].depth, "", t->node ? ag__op_name(t->node) : "leaf",
                 label(t, nm, sizeof nm));
         if (items[i].repeat) {
             fprintf(out, " (shown above)\n");
@@ -120,7 +120,7 @@ int ag_graph_dot(FILE *out, ag_tensor *root)
         fprintf(out, " }\"%s];\n", t->requires_grad && !t->node ? ", style=filled, fillcolor=\"#e8f0ff\"" : "");
         if (t->node) {
             ag_node *nd = t->node;
-            fprintf(out, "  \"%p_op\" [shape=oval, label=\"%s\"];\n", (void *)t, nd->op->name);
+            fprintf(out, "  \"%p_op\" [shape=oval, label=\"%s\"];\n", (void *)t, ag__op_name(nd));
             fprintf(out, "  \"%p_op\" -> \"%p\";\n", (void *)t, (void *)t);
             for (int k = 0; k < nd->ninputs; k++)
                 fprintf(out, "  \"%p\" -> \"%p_op\";\n", (void *)nd->inputs[k], (void *)t);

@@ -22,6 +22,16 @@ void ag__error(const char *fmt, ...)
     ts->has_error = true;
 }
 
+void ag_set_error(const char *fmt, ...)
+{
+    ag_thread *ts = &thread_state;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ts->error, sizeof ts->error, fmt ? fmt : "(no message)", ap);
+    va_end(ap);
+    ts->has_error = true;
+}
+
 const char *ag_last_error(void) { return thread_state.has_error ? thread_state.error : ""; }
 
 bool ag_has_error(void) { return thread_state.has_error; }

@@ -105,7 +105,7 @@ static int setup(const char *fn_name, check *c, ag_gradcheck_fn fn, void *ctx, i
         if (!inputs[i]->requires_grad) continue;
         if (inputs[i]->node) {
             ag__error("%s: input %d was produced by op '%s'; inputs must be leaves", fn_name, i,
-                      inputs[i]->node->op->name);
+                      ag__op_name(inputs[i]->node));
             return -1;
         }
         if (c->k == 64) {

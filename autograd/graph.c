@@ -103,7 +103,7 @@ int ag_set_requires_grad(ag_tensor *t, bool requires_grad)
     if (t->node) {
         ag__error("ag_set_requires_grad: tensor %s was produced by op '%s'; only leaves can be "
                   "marked (use ag_detach to make a leaf)",
-                  t->name[0] ? t->name : "(unnamed)", t->node->op->name);
+                  t->name[0] ? t->name : "(unnamed)", ag__op_name(t->node));
         return -1;
     }
     t->requires_grad = requires_grad;

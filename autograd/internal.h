@@ -39,6 +39,8 @@ typedef struct ag_params {
     int64_t dims[AG_MAX_DIMS];
     const int64_t *index;          /* indexing ops: copied into the node */
     int64_t nindex;
+    const ag_function *fn;         /* user-defined functions (function.c) and their context */
+    void *ctx;
 } ag_params;
 
 #define AG_INLINE_INPUTS 3
@@ -123,6 +125,8 @@ void ag__discard(ag_tensor *t);
 ag_tensor *ag__finish(ag_tensor *y, const ag_op *op, int n, ag_tensor *const *inputs,
                       const ag_params *p);
 bool ag__nonfinite(const ag_tensor *t);
+/* The name to show for a node's op: the op's, or a user-defined function's. */
+const char *ag__op_name(const ag_node *n);
 
 /* ---- shapes ---- */
 int64_t ag__numel(int ndim, const int64_t *shape);

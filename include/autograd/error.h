@@ -28,6 +28,10 @@ bool ag_has_error(void);
 /* Forgets the recorded message. */
 void ag_clear_error(void);
 
+/* Records a message (printf-style) as the thread's last error. For code built on the library
+ * (custom layers, user-defined functions) to report failures the same way the library does. */
+void ag_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #ifdef __cplusplus
 }
 #endif

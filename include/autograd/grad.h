@@ -82,6 +82,33 @@ int ag_backward_ex(ag_tensor *root, const ag_backward_opts *opts);
 int ag_grad_of(ag_tensor *output, int n, ag_tensor *const *inputs, ag_tensor **grads,
                const ag_backward_opts *opts);
 
+/* ---- user-defined differentiable functions (like torch.autograd.Function) ----
+ *
+ * For an operation the engine lacks, or to teach how a backward rule works: compute the output
+ * values any way you like (raw loops, ops in no-grad mode), then ag_apply_function records it in
+ * the graph with your backward rule. The rule receives the inputs, the output and the gradient of
+ * the loss with respect to the output (g = dL/dy), and sets grad_inputs[i] = dL/d(input i) for
+ * each input that needs one (leave NULL otherwise). Build the gradients with ops (so they can be
+ * differentiated again with create_graph), or return grad_output itself. A gradient may have the
+ * broadcast shape; the engine sums it down to the input's shape. Return 0, or -1 after recording
+ * an error with ag_set_error. The rule runs inside a scope of its own: every tensor it makes is
+ * freed when it returns (except the gradients it hands back), so it frees nothing itself.
+ *
+ * The ag_function must outlive every graph that uses it (a static const struct is the usual
+ * way); `ctx` is passed through untouched and must live as long. */
+typedef struct ag_function ag_function;
+struct ag_function {
+    const char *name;
+    int (*backward)(const ag_function *fn, void *ctx, int n, ag_tensor *const *inputs,
+                    ag_tensor *output, ag_tensor *grad_output, ag_tensor **grad_inputs);
+};
+
+/* Returns a new tensor with the values of `output` (copied; `output` stays the caller's) that is
+ * recorded as fn(inputs) when grad mode is on and an input requires grad. n is 1 to 16; every
+ * input and the output share one dtype. */
+ag_tensor *ag_apply_function(const ag_function *fn, void *ctx, int n, ag_tensor *const *inputs,
+                             ag_tensor *output);
+
 #ifdef __cplusplus
 }
 #endif
