@@ -23,6 +23,20 @@ int ag_graph_dot(FILE *out, ag_tensor *root);
 /* Writes ag_graph_dot output to the file `path`. Returns 0 or -1. */
 int ag_graph_dot_file(const char *path, ag_tensor *root);
 
+/* ---- looking inside the graph (for teaching tools and custom visualisations) ---- */
+
+/* Name of the op that produced t ("add", "tanh", a user function's name, ...), or "leaf". */
+const char *ag_op_name(const ag_tensor *t);
+
+/* Number of inputs of the op that produced t (0 for a leaf or when t is NULL), and the i-th. */
+int ag_num_inputs(const ag_tensor *t);
+ag_tensor *ag_input(const ag_tensor *t, int i);
+
+/* Lists the tensors of root's graph, each once, in the order backward visits them: root first,
+ * every tensor after all the tensors that consume it (reverse topological order). *order is a
+ * malloc'd array the caller frees with free(); *count receives its length. Returns 0 or -1. */
+int ag_graph_order(ag_tensor *root, ag_tensor ***order, int64_t *count);
+
 /* Anomaly mode (per thread, off by default): every op checks its output for NaN/Inf and every
  * backward rule its gradients; the first op that produces one fails with an error naming it,
  * e.g. "ag_log: produced NaN or Inf in forward (input [3])". Costs one pass over each result.
