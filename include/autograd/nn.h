@@ -45,19 +45,25 @@ typedef struct ag_module_class {
 /* ---- the module interface ---- */
 
 /* A new module of class `cls` carrying `state` (owned by the module from now on, freed with
- * cls->free_state). Starts in training mode with no parameters or children. */
+ * cls->free_state, also when this call fails). Starts in training mode with no parameters or
+ * children. */
 ag_module *ag_module_new(const ag_module_class *cls, void *state);
 
 /* Registers `param` under `name` (no dots). The module takes ownership of the tensor (claimed with
  * ag_keep if it belongs to a scope) and sets requires_grad. Returns 0, or -1 on a NULL argument,
- * a duplicate name or a name containing '.'. */
+ * a duplicate name, a name containing '.', a tensor already registered in `m` or a non-leaf;
+ * on failure the tensor stays with the caller. */
 int ag_module_add_param(ag_module *m, const char *name, ag_tensor *param);
 
 /* Registers `child` under `name`; the parent takes ownership of the child. -1 on error (NULL,
- * duplicate name, a child that already has a parent, or adding a module to itself). */
+ * duplicate name, a child that already has a parent, or adding a module to itself or to one of
+ * its descendants); on failure the child stays with the caller. */
 int ag_module_add_child(ag_module *m, const char *name, ag_module *child);
 
-/* Runs the module: y = m(x). NULL and an error (naming the module and the shapes) on failure. */
+/* Runs the module: y = m(x). NULL and an error (naming the module and the shapes) on failure.
+ * The class's forward runs inside a scope of its own, so its intermediates never reach the
+ * caller's scope; only y does (an identity layer may return x itself, with a new reference that
+ * follows the same rules). */
 ag_tensor *ag_module_forward(ag_module *m, ag_tensor *x);
 
 /* Frees the module, its state, parameters and children. NULL is ignored. Freeing a module that is
@@ -95,8 +101,11 @@ int64_t ag_module_count_weights(const ag_module *m);
 int ag_module_zero_grad(ag_module *m);
 
 /* Keras-style table: one row per child (layer name and kind, output shape with the batch
- * dimension shown as "None", parameter count) and the totals. The output shapes are found by a
- * no-grad forward pass of one example of shape `input_shape` (without the batch dimension). */
+ * dimension shown as "None", parameter count, the class's description) and the totals; a module
+ * without children gets one row of its own. The output shapes are found by a no-grad forward
+ * pass, in evaluation mode, of one example of zeros of shape `input_shape` (without the batch
+ * dimension) in the dtype of the first parameter (float32 if none); every module's training
+ * flag is restored afterwards and dropout draws no mask. Returns 0 or -1. */
 int ag_module_summary(FILE *out, ag_module *m, int ndim, const int64_t *input_shape);
 
 /* ---- initializers ---- */
@@ -110,7 +119,8 @@ typedef enum ag_init {
     AG_INIT_ZEROS
 } ag_init;
 
-/* Fills `t` (any shape) in place from `rng` according to `init` with the given fans. */
+/* Fills `t` (any shape, a leaf) in place from `rng` (NULL: a generator seeded with 0) according
+ * to `init` with the given fans. Values are drawn in row-major order. Returns 0 or -1. */
 int ag_init_fill(ag_tensor *t, ag_init init, int64_t fan_in, int64_t fan_out, ag_rng *rng);
 
 /* ---- layers ---- */
@@ -140,7 +150,7 @@ ag_module *ag_dense(int64_t in_features, int64_t out_features, const ag_dense_op
 ag_module *ag_relu_layer(void);
 ag_module *ag_tanh_layer(void);
 ag_module *ag_sigmoid_layer(void);
-ag_module *ag_leaky_relu_layer(double slope);
+ag_module *ag_leaky_relu_layer(double slope);  /* slope 0 means 0.01 */
 ag_module *ag_softmax_layer(int axis); /* usually axis -1 */
 
 /* Inverted dropout: in training mode each element is zeroed with probability p and the rest are
@@ -149,7 +159,8 @@ ag_module *ag_softmax_layer(int axis); /* usually axis -1 */
 ag_module *ag_dropout(double p, uint64_t seed);
 
 /* A container running its children in order. ag_sequential takes ownership of `n` layers (all
- * freed on error); ag_sequential_add appends one more. Children are named "0", "1", ... */
+ * freed on error); ag_sequential_add appends one more (on failure it stays with the caller).
+ * Children are named "0", "1", ... */
 ag_module *ag_sequential(int n, ag_module *const *layers);
 int ag_sequential_add(ag_module *seq, ag_module *layer);
 

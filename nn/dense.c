@@ -1,0 +1,138 @@
+/* nn/dense.c - the fully connected layer y = act(x W^T + b), W [out, in] as in PyTorch.
+ *
+ * The forward pass is a composition of ops, so its gradient (and higher-order gradients) come
+ * from the ops' backward rules. The affine part is one function so that a fused op can replace
+ * it without touching the rest.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nn_internal.h"
+
+typedef struct dense_state {
+    int64_t in, out;
+    ag_activation act;
+    double slope;
+    ag_dtype dtype;
+    bool bias;
+} dense_state;
+
+static const char *act_name(ag_activation a)
+{
+    static const char *const names[] = {"linear", "relu", "tanh", "sigmoid", "leaky_relu",
+                                        "softmax"};
+    return (unsigned)a <= AG_ACT_SOFTMAX ? names[a] : "invalid";
+}
+
+/* x [batch, in] -> x W^T + b  [batch, out]. */
+static ag_tensor *dense_affine(ag_tensor *x, ag_tensor *w, ag_tensor *b)
+{
+    ag_tensor *y = ag_matmul(x, ag_transpose(w, 0, 1));
+    return b ? ag_add(y, b) : y;
+}
+
+/* Applies activation `a` (shared with nothing else: layers.c has its own layer classes). */
+static ag_tensor *activate(ag_tensor *y, ag_activation a, double slope)
+{
+    switch (a) {
+    case AG_ACT_NONE: return y;
+    case AG_ACT_RELU: return ag_relu(y);
+    case AG_ACT_TANH: return ag_tanh(y);
+    case AG_ACT_SIGMOID: return ag_sigmoid(y);
+    case AG_ACT_LEAKY_RELU: return ag_leaky_relu(y, slope);
+    case AG_ACT_SOFTMAX: return ag_softmax(y, -1);
+    }
+    return NULL;
+}
+
+static ag_tensor *dense_forward(ag_module *self, ag_tensor *x)
+{
+    const dense_state *st = self->state;
+    char buf[AG_SHAPE_BUF + 16];
+    if (x->dtype != st->dtype) {
+        ag__error("ag_module_forward: Dense(%lld -> %lld) has %s weights but the input is %s "
+                  "(convert it with ag_cast)", (long long)st->in, (long long)st->out,
+                  ag_dtype_name(st->dtype), ag__nn_describe_tensor(x, buf, sizeof buf));
+        return NULL;
+    }
+    bool vec = x->ndim == 1;
+    if (!((vec && x->shape[0] == st->in) || (x->ndim == 2 && x->shape[1] == st->in))) {
+        ag__error("ag_module_forward: Dense(%lld -> %lld) expects [batch, %lld] or [%lld], got %s",
+                  (long long)st->in, (long long)st->out, (long long)st->in, (long long)st->in,
+                  ag_shape_str(x, buf, sizeof buf));
+        return NULL;
+    }
+    ag_tensor *w = self->params[0];
+    ag_tensor *b = st->bias ? self->params[1] : NULL;
+    ag_tensor *x2 = vec ? ag_reshape(x, 2, (int64_t[]){1, st->in}) : x;
+    ag_tensor *y = activate(dense_affine(x2, w, b), st->act, st->slope);
+    return vec ? ag_reshape(y, 1, (int64_t[]){st->out}) : y;
+}
+
+static void dense_describe(const ag_module *self, char *buf, size_t size)
+{
+    const dense_state *st = ag_module_state(self);
+    if (st->act == AG_ACT_LEAKY_RELU)
+        snprintf(buf, size, "units=%lld, leaky_relu(%g)%s", (long long)st->out, st->slope,
+                 st->bias ? "" : ", no bias");
+    else
+        snprintf(buf, size, "units=%lld, %s%s", (long long)st->out, act_name(st->act),
+                 st->bias ? "" : ", no bias");
+}
+
+static const ag_module_class DENSE = {"Dense", dense_forward, free, dense_describe};
+
+ag_module *ag_dense(int64_t in_features, int64_t out_features, const ag_dense_opts *opts,
+                    ag_rng *rng)
+{
+    static const char fn[] = "ag_dense";
+    ag_dense_opts o = opts ? *opts : (ag_dense_opts){0};
+    if (in_features < 1 || out_features < 1) {
+        ag__error("%s: features must be positive, got %lld -> %lld", fn, (long long)in_features,
+                  (long long)out_features);
+        return NULL;
+    }
+    if ((unsigned)o.activation > AG_ACT_SOFTMAX) {
+        ag__error("%s: unknown activation %d", fn, (int)o.activation);
+        return NULL;
+    }
+    if ((unsigned)o.init > AG_INIT_ZEROS) {
+        ag__error("%s: unknown initializer %d", fn, (int)o.init);
+        return NULL;
+    }
+    if (o.dtype != AG_F32 && o.dtype != AG_F64) {
+        ag__error("%s: unknown dtype %d", fn, (int)o.dtype);
+        return NULL;
+    }
+    if (!isfinite(o.leaky_slope)) {
+        ag__error("%s: leaky_slope %g is not finite", fn, o.leaky_slope);
+        return NULL;
+    }
+    dense_state *st = malloc(sizeof *st);
+    if (!st) {
+        ag__error("%s: out of memory", fn);
+        return NULL;
+    }
+    *st = (dense_state){in_features, out_features, o.activation,
+                        o.leaky_slope != 0 ? o.leaky_slope : 0.01, o.dtype, !o.no_bias};
+    ag_module *m = ag_module_new(&DENSE, st);
+    if (!m) return NULL;
+    ag_rng local = ag_rng_seed(0);
+    if (!rng) rng = &local;
+    /* Registered first, filled after: on any failure freeing the module frees them. */
+    int rc = ag__module_add_new_param(m, "weight",
+                                      ag_zeros(o.dtype, 2, (int64_t[]){out_features, in_features}));
+    if (rc == 0) rc = ag_init_fill(m->params[0], o.init, in_features, out_features, rng);
+    if (rc == 0 && st->bias) {
+        rc = ag__module_add_new_param(m, "bias", ag_zeros(o.dtype, 1, (int64_t[]){out_features}));
+        /* Keras zero-initialises the bias; PyTorch draws it like the weight. */
+        if (rc == 0 && o.init == AG_INIT_TORCH_DEFAULT)
+            rc = ag_init_fill(m->params[1], o.init, in_features, out_features, rng);
+    }
+    if (rc != 0) {
+        ag_module_free(m);
+        return NULL;
+    }
+    return m;
+}
