@@ -27,7 +27,9 @@ typedef struct ag_dataset {
 
 /* A dataset holding `x` and `y` (ownership of both moves to the dataset, claimed from a scope if
  * needed). num_classes: for [N] index targets, the class count (every y must be a whole number in
- * [0, num_classes)); 0 for regression. NULL and an error when the first dimensions differ. */
+ * [0, num_classes)); 0 for regression. NULL and an error (naming the row and value of a bad
+ * target) when the first dimensions or dtypes differ, a tensor requires grad, x and y are the
+ * same tensor or a target is not a class index; on failure the caller keeps x and y. */
 ag_dataset *ag_dataset_new(ag_tensor *x, ag_tensor *y, int num_classes);
 void ag_dataset_free(ag_dataset *ds);
 int64_t ag_dataset_size(const ag_dataset *ds); /* N, or -1 on NULL */
@@ -37,7 +39,8 @@ ag_dataset *ag_dataset_subset(const ag_dataset *ds, const int64_t *rows, int64_t
 
 /* Splits into a first part of round(N*(1-fraction)) examples and a second of the rest, after a
  * seeded shuffle when `shuffle` is true (otherwise the last fraction is the second part, like
- * Keras' validation_split). 0 < fraction < 1; both parts non-empty. */
+ * Keras' validation_split). 0 < fraction < 1; both parts non-empty. Both parts are new datasets
+ * (copies); on failure *first and *second are NULL. */
 int ag_dataset_split(const ag_dataset *ds, double fraction, bool shuffle, uint64_t seed,
                      ag_dataset **first, ag_dataset **second);
 
@@ -50,31 +53,38 @@ typedef struct ag_batcher ag_batcher;
 
 /* Iterates over `ds` in batches of batch_size (the last batch may be smaller unless drop_last).
  * With `shuffle`, epoch e uses a permutation drawn from a generator seeded with (seed, e), so any
- * epoch can be replayed exactly (for resumed training). The batcher does not own `ds`. */
+ * epoch can be replayed exactly (for resumed training); without it, rows come in order. The
+ * batcher does not own `ds` (keep it alive while the batcher is used). An empty dataset, or
+ * drop_last with batch_size > N (no batch at all), is an error. */
 ag_batcher *ag_batcher_new(const ag_dataset *ds, int64_t batch_size, bool shuffle, uint64_t seed,
                            bool drop_last);
-/* Next batch of the current epoch: 1 and new tensors *xb, *yb (copies, no grad); 0 at the end of
- * the epoch (the next call starts the next epoch); -1 on error. */
+/* Next batch of the current epoch: 1 and new tensors *xb, *yb (copies, no grad; x's and y's
+ * trailing shapes are kept); 0 at the end of the epoch (the epoch counter then advances and the
+ * next call starts the next epoch); -1 on error. */
 int ag_batcher_next(ag_batcher *b, ag_tensor **xb, ag_tensor **yb);
-/* Restarts at the beginning of epoch `epoch` (0-based). */
+/* Restarts at the beginning of epoch `epoch` (0-based), even in the middle of an epoch. */
 int ag_batcher_seek_epoch(ag_batcher *b, int epoch);
 int ag_batcher_epoch(const ag_batcher *b);
 int64_t ag_batcher_num_batches(const ag_batcher *b);
 void ag_batcher_free(ag_batcher *b);
 
-/* ---- preprocessing ---- */
+/* ---- preprocessing (results are plain data: no graph is recorded) ---- */
 
-/* One-hot rows [N, num_classes] from [N] class indices. */
+/* One-hot rows [N, num_classes] from [N] class indices (whole numbers in [0, num_classes)),
+ * in the labels' dtype. */
 ag_tensor *ag_one_hot(const ag_tensor *labels, int num_classes);
 
 /* Column means and standard deviations (population, std of a constant column taken as 1) of a
- * [N, F] tensor, and (x - mean) / std. Fit on the training data, apply to both. */
+ * [N, F] tensor, and (x - mean) / std. Fit on the training data, apply to both. mean and std
+ * are [F] in x's dtype; apply takes x of any shape whose last dimension is F and rejects a
+ * std that is not positive and finite. */
 int ag_standardize_fit(const ag_tensor *x, ag_tensor **mean, ag_tensor **std);
 ag_tensor *ag_standardize_apply(const ag_tensor *x, const ag_tensor *mean, const ag_tensor *std);
 
 /* ---- loaders ---- */
 
-/* Options for ag_load_csv; zero-initialised gives the defaults. */
+/* Options for ag_load_csv; zero-initialised (or NULL) gives the defaults: the target is column
+ * 0, ',' separates fields, regression, float32. */
 typedef struct ag_csv_opts {
     const char *target;  /* name of the target column (header) ; NULL: target_index is used */
     int target_index;    /* 0-based column of the target when target is NULL; -1: the last */
@@ -83,8 +93,12 @@ typedef struct ag_csv_opts {
     ag_dtype dtype;      /* default AG_F32 */
 } ag_csv_opts;
 
-/* Reads a CSV file with a header row and numeric columns. Errors name the file, line and column
- * (a non-numeric field, a short row, an unknown target name). */
+/* Reads a CSV file with a header row and numeric columns: x [N, columns - 1] holds the other
+ * columns in file order, y is [N, 1] (regression) or [N] class labels (classification). Fields
+ * are numbers without quotes (spaces around them are allowed; empty, non-numeric or non-finite
+ * fields are errors); header names may be double-quoted. "\r\n" line endings, blank lines, a
+ * missing final newline and lines of any length are handled. Errors name the file, line and
+ * column (a non-numeric field, a short row, an unknown target name). */
 ag_dataset *ag_load_csv(const char *path, const ag_csv_opts *opts);
 
 /* Reads an IDX file (MNIST format, unsigned-byte data), gzip-compressed or not (detected from the
@@ -93,7 +107,8 @@ ag_dataset *ag_load_csv(const char *path, const ag_csv_opts *opts);
 ag_tensor *ag_load_idx(const char *path, ag_dtype dtype, double scale);
 
 /* Images [N, 28, 28] and labels [N] as a dataset with x [N, 784] scaled to [0, 1], 10 classes
- * (or as many as the labels say). */
+ * (or as many as the labels say: max label + 1). Any image size works (x is [N, h*w]); either
+ * file may be gzip-compressed. Different N in the two files is an error. */
 ag_dataset *ag_load_mnist(const char *images_path, const char *labels_path, ag_dtype dtype);
 
 /* Area-average resize of images [N, h, w] or [N, h*w] to [N, out_h*out_w]: each output pixel is
@@ -105,11 +120,13 @@ ag_tensor *ag_resize_images(const ag_tensor *images, int64_t h, int64_t w, int64
 
 /* ---- synthetic data for tests and teaching (all seeded) ---- */
 
-/* `classes` interleaved spirals in 2-D, n_per_class points each, Gaussian noise of std `noise`. */
+/* `classes` interleaved spirals in 2-D, n_per_class points each (CS231n's data): point i of
+ * class k has radius r = i/(n_per_class-1) and angle t = 4(k + r) + noise * N(0, 1), and
+ * x = (r sin t, r cos t). Rows are grouped by class. */
 ag_dataset *ag_make_spirals(int64_t n_per_class, int classes, double noise, uint64_t seed,
                             ag_dtype dtype);
 /* Gaussian blobs: `classes` centres drawn uniformly in [-center_box, center_box]^features, points
- * with standard deviation `std`. */
+ * with standard deviation `std`. Example i belongs to class i % classes (balanced, interleaved). */
 ag_dataset *ag_make_blobs(int64_t n, int64_t features, int classes, double std, double center_box,
                           uint64_t seed, ag_dtype dtype);
 /* Linear regression y = x w + b + noise with x ~ N(0, 1) [n, features], w ~ N(0,1), b ~ N(0,1);

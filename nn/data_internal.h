@@ -1,0 +1,20 @@
+/* nn/data_internal.h - helpers shared by the dataset files (nn/dataset.c, batcher.c, csv.c,
+ * idx.c, synthetic.c, preprocess.c). Not installed. */
+#ifndef AG_DATA_INTERNAL_H
+#define AG_DATA_INTERNAL_H
+
+#include "../autograd/internal.h"
+
+/* The rows of t (first axis) as a new tensor [n, t's trailing shape], copied row by row (one
+ * memcpy for a contiguous run). rows == NULL means rows start..start+n-1. Rows must be valid. */
+ag_tensor *ag__data_rows(const ag_tensor *t, const int64_t *rows, int64_t start, int64_t n);
+
+/* ag_dataset_new with errors naming `fn`. With `discard`, x and y are freed on failure (for
+ * tensors the caller just made); otherwise the caller keeps them. */
+ag_dataset *ag__data_take(const char *fn, ag_tensor *x, ag_tensor *y, int num_classes,
+                          bool discard);
+
+/* A random permutation of 0..n-1 from `r` (Fisher-Yates with ag_rng_below). */
+void ag__data_permute(ag_rng *r, int64_t *perm, int64_t n);
+
+#endif
