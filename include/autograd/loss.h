@@ -2,8 +2,14 @@
  * through them like through any other expression).
  *
  * Shapes: predictions are [N] or [N, C] (a batch of N examples). Every loss returns a 0-d tensor
- * for AG_REDUCE_MEAN (the default) and AG_REDUCE_SUM, and a [N] tensor of per-example losses for
- * AG_REDUCE_NONE. Predictions and targets must have the same dtype.
+ * for AG_REDUCE_MEAN (the default) and AG_REDUCE_SUM. With AG_REDUCE_NONE, cross-entropy returns
+ * the [N] per-example losses and the elementwise losses (MSE, L1, BCE) keep the prediction's
+ * shape. Predictions and targets must have the same dtype.
+ *
+ * Weights (class_weights, pos_weight) are settings, not parameters: they are read as constants
+ * and receive no gradient. An option a loss does not take (label_smoothing or class_weights for
+ * anything but cross-entropy, pos_weight for anything but BCE) is an error, not ignored.
+ * Target values are not range-checked, except class indices (PyTorch does the same).
  */
 #ifndef AUTOGRAD_LOSS_H
 #define AUTOGRAD_LOSS_H
