@@ -29,7 +29,9 @@ extern "C" {
 /* ---- raw safetensors files ---- */
 
 /* Writes n named tensors (F32 or F64) and nmeta metadata pairs (meta[2k] = key, meta[2k+1] =
- * value; may be NULL when nmeta is 0). Names must be unique and non-empty. */
+ * value; may be NULL when nmeta is 0). Names must be unique, non-empty UTF-8 and not
+ * "__metadata__"; metadata keys must be unique. Tensors are stored sorted by name, so the same
+ * input always gives the same bytes. */
 int ag_safetensors_save(const char *path, int n, const char *const *names,
                         ag_tensor *const *tensors, int nmeta, const char *const *meta);
 
@@ -51,7 +53,8 @@ void ag_st_free(ag_st_file *f);
 
 /* ---- models ---- */
 
-/* Saves a module's parameters under their dotted names ("0.weight", "0.bias", ...). */
+/* Saves a module's parameters under their dotted names ("0.weight", "0.bias", ...), with the
+ * metadata {"format": "pt"} that PyTorch-side safetensors loaders look for. */
 int ag_module_save(const ag_module *m, const char *path);
 
 /* Loads parameter values into an existing module of the same architecture. Every parameter must
@@ -68,9 +71,13 @@ int ag_module_load(ag_module *m, const char *path);
 int ag_checkpoint_save(const char *path, const ag_module *m, const ag_optimizer *opt, int nmeta,
                        const char *const *meta);
 
-/* Restores what ag_checkpoint_save wrote into a module and optimizer built the same way.
- * Everything is validated before anything is changed. The caller's metadata can be read with
- * `file_out` (optional: receives the loaded file, to free with ag_st_free). */
+/* Restores what ag_checkpoint_save wrote into a module and optimizer built the same way: the
+ * parameter values, the optimizer's state tensors, its learning rate and step count. Every name,
+ * shape and dtype, the optimizer's kind and the metadata are validated before anything is
+ * changed; a missing or extra tensor is an error. With `opt` NULL only the model is restored
+ * (the file's "optim." tensors are ignored), e.g. to evaluate a checkpoint. The caller's
+ * metadata can be read with `file_out` (optional: on success receives the loaded file, to free
+ * with ag_st_free; NULL on failure). */
 int ag_checkpoint_load(const char *path, ag_module *m, ag_optimizer *opt, ag_st_file **file_out);
 
 #ifdef __cplusplus
