@@ -37,16 +37,21 @@ typedef enum ag_loss_kind {
 } ag_loss_kind;
 
 /* Metrics, combined with |. Accuracy: argmax of [N, C] predictions against index or one-hot
- * targets, or for [N]/[N, 1] predictions with a BCE loss, logit > 0 against target > 0.5. */
+ * targets, or for [N]/[N, 1] predictions with a BCE loss, logit > 0 against target > 0.5 (with
+ * any other loss, prediction > 0.5, Keras' binary accuracy). mse/mae: mean over all elements;
+ * index targets against [N, C] predictions count as one-hot rows. Training metrics are the running
+ * values over the epoch's batches (as Keras reports them), validation metrics one evaluation. */
 enum { AG_METRIC_ACCURACY = 1, AG_METRIC_MSE = 2, AG_METRIC_MAE = 4 };
 
 typedef struct ag_trainer ag_trainer;
 
 /* Binds a model, an optimizer, a loss and metrics (neither model nor optimizer is owned). */
 ag_trainer *ag_compile(ag_module *model, ag_optimizer *opt, ag_loss_kind loss, unsigned metrics);
-/* Loss options (reduction must stay mean; label smoothing, class weights). Copied. */
+/* Loss options (reduction must stay mean; label smoothing, class weights). The struct is copied;
+ * the tensors it points to are not, and must outlive the trainer. NULL restores the defaults. */
 int ag_trainer_set_loss_opts(ag_trainer *t, const ag_loss_opts *opts);
-/* A custom loss: fn(pred, target, ctx) returning a 0-d tensor built from ops. */
+/* A custom loss: fn(pred, target, ctx) returning a 0-d tensor built from ops (a batch mean).
+ * Setting one switches the trainer to AG_LOSS_CUSTOM. */
 typedef ag_tensor *(*ag_loss_fn)(ag_tensor *pred, ag_tensor *target, void *ctx);
 int ag_trainer_set_loss_fn(ag_trainer *t, ag_loss_fn fn, void *ctx);
 void ag_trainer_free(ag_trainer *t);
@@ -56,11 +61,15 @@ void ag_trainer_free(ag_trainer *t);
 typedef struct ag_history ag_history;
 
 /* Columns: "loss", then "accuracy"/"mse"/"mae" as compiled, "val_loss" and "val_<metric>" when
- * there is validation data, "lr", "seconds". */
+ * there is validation data, "lr" (the learning rate used during the epoch), "seconds" (wall time
+ * of the epoch, validation included). "loss" is the mean of the batch losses weighted by batch
+ * size. Epochs are numbered from the run's initial_epoch: a history from initial_epoch 3 holds
+ * epochs 3, 4, ... (ag_history_first_epoch); ag_history_epochs counts the rows. */
 int ag_history_epochs(const ag_history *h);
+int ag_history_first_epoch(const ag_history *h);
 int ag_history_num_columns(const ag_history *h);
 const char *ag_history_column_name(const ag_history *h, int c);
-/* Value of column `name` at `epoch` (0-based); NaN and an error when absent. */
+/* Value of column `name` at `epoch` (0-based, absolute); NaN and an error when absent. */
 double ag_history_get(const ag_history *h, const char *name, int epoch);
 double ag_history_last(const ag_history *h, const char *name);
 /* Writes the history as CSV (epoch, then the columns). */
@@ -84,7 +93,17 @@ ag_callback *ag_early_stopping(const char *monitor, int patience, double min_del
  * `monitor` improved when save_best_only. */
 ag_callback *ag_model_checkpoint(const char *path, const char *monitor, bool mode_max,
                                  bool save_best_only);
-/* Your own: called after every epoch with the history so far; return true to stop training. */
+/* Your own: called after every epoch with the history so far (it already holds that epoch's
+ * row; `epoch` is 0-based, absolute); return true to stop training.
+ *
+ * A callback's state is reset when a fit starts, so it may serve several fits in turn (not two
+ * at once). Early stopping follows Keras (it never stops after the first epoch; an epoch improves
+ * when it beats the best by more than min_delta) and, with restore_best_weights, copies the best
+ * epoch's parameter values back when training ends, whatever ended it. A monitor that is not a
+ * history column of the fit is an error from ag_fit. Order after each epoch: history row and
+ * progress line, scheduler step, callbacks in array order (a checkpoint thus stores the learning
+ * rate of the next epoch, ready for a resume). Checkpoint metadata: "epoch" (completed epochs,
+ * the initial_epoch to resume from), "monitor" (the column) and "monitor_value" (%.17g). */
 typedef bool (*ag_epoch_end_fn)(ag_trainer *t, int epoch, const ag_history *h, void *ctx);
 ag_callback *ag_callback_new(ag_epoch_end_fn fn, void *ctx);
 void ag_callback_free(ag_callback *cb);
@@ -103,7 +122,8 @@ typedef struct ag_fit_opts {
     int64_t batch_size;               /* 32 */
     bool shuffle;                     /* true; epoch e shuffles with (seed, e) */
     uint64_t seed;                    /* 0 */
-    double validation_split;          /* 0: none; else the last fraction of the data */
+    double validation_split;          /* 0: none; else the last fraction of the data (the
+                                         first round(N*(1-split)) examples train) */
     const ag_dataset *validation_data;/* NULL; overrides validation_split */
     int initial_epoch;                /* 0; to resume (history numbers epochs from here) */
     ag_verbosity verbose;             /* AG_VERBOSE_AUTO */
@@ -116,21 +136,27 @@ typedef struct ag_fit_opts {
 
 ag_fit_opts ag_fit_defaults(void);
 
-/* Trains and returns the history (to free with ag_history_free), or NULL on an argument error.
+/* Trains and returns the history (to free with ag_history_free), or NULL on an argument error
+ * or a failing step (the error then names the epoch and step: "ag_fit: epoch 2, step 5: ...").
+ * The model is trained in training mode with grad mode on; both are restored afterwards.
  * A NaN or infinite training loss stops training at once (Keras' TerminateOnNaN): the history of
  * the completed epochs is returned, ag_history_diverged() is true for it, and ag_last_error()
  * names the epoch and step. */
 ag_history *ag_fit(ag_trainer *t, const ag_dataset *train, const ag_fit_opts *opts);
 
-/* Loss and metrics on a dataset in evaluation mode, without recording a graph. `metrics_out`
- * receives the compiled metrics in the order accuracy, mse, mae (those compiled); may be NULL. */
+/* Loss and metrics on a dataset in evaluation mode, without recording a graph, in batches of
+ * batch_size (the loss is the mean of the batch means weighted by batch size). `loss` may be
+ * NULL; `metrics_out` receives the compiled metrics in the order accuracy, mse, mae (those
+ * compiled) and may be NULL. The model's training mode is restored afterwards. */
 int ag_evaluate(ag_trainer *t, const ag_dataset *ds, int64_t batch_size, double *loss,
                 double *metrics_out);
 
-/* Model outputs for x in evaluation mode, batch by batch, without a graph. */
+/* Model outputs for x [N, ...] in evaluation mode, batch by batch, without a graph: one tensor
+ * [N, ...] (owned by the current scope, or the caller). The training mode is restored. */
 ag_tensor *ag_predict(ag_module *model, const ag_tensor *x, int64_t batch_size);
 
-/* Index of the largest value in each row of [N, C] (the predicted class). out has N entries. */
+/* Index of the largest value in each row of [N, C] (the predicted class; the first on ties, a
+ * NaN counts as largest, as NumPy). out has N entries. */
 int ag_argmax_rows(const ag_tensor *x, int64_t *out);
 
 #ifdef __cplusplus
