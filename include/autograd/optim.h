@@ -13,8 +13,9 @@
  *   RMSprop   v = alpha*v + (1-alpha)*g^2;  theta -= lr*g/(sqrt(v)+eps)
  *             (momentum and centered variants as in PyTorch)
  *
- * A parameter whose gradient does not exist yet is skipped, as in PyTorch. The optimizer does not
- * own the parameters; they must outlive it.
+ * A parameter whose gradient does not exist yet is skipped, as in PyTorch (its own step count
+ * then lags). The optimizer does not own the parameters; it keeps a reference to each, so one
+ * freed early stays valid until the optimizer is freed.
  *
  * Each optimizer's state (moment buffers, per-parameter step counts) is a list of named tensors,
  * allocated when the optimizer is made, so a checkpoint can save and restore it exactly
@@ -36,7 +37,7 @@ typedef struct ag_optimizer ag_optimizer;
 /* ---- options, with PyTorch's defaults from the *_defaults() functions ---- */
 
 typedef struct ag_sgd_opts {
-    double lr;           /* required (> 0); defaults() sets 0.01 */
+    double lr;           /* required in PyTorch (>= 0); defaults() sets 0.01 */
     double momentum;     /* 0 */
     double dampening;    /* 0 */
     double weight_decay; /* 0 */
@@ -65,10 +66,12 @@ ag_adam_opts ag_adam_defaults(void);
 ag_adam_opts ag_adamw_defaults(void);
 ag_rmsprop_opts ag_rmsprop_defaults(void);
 
-/* ---- constructors: n parameters, an array the optimizer copies (the tensors are not owned).
+/* ---- constructors: n parameters, an array the optimizer copies (the tensors are not owned;
+ * the optimizer holds a reference to each, so a parameter freed before it stays valid).
  * NULL and an error for n < 1, a NULL or non-leaf parameter, a parameter listed twice, or an
  * option out of range (the message names the option and its value). `opts` may be NULL for the
- * defaults. ---- */
+ * defaults. Ranges (all finite): lr, momentum, weight_decay, eps >= 0; dampening and alpha in
+ * [0, 1]; beta1, beta2 in [0, 1). ---- */
 
 ag_optimizer *ag_gd_new(int n, ag_tensor *const *params, double lr); /* plain gradient descent */
 ag_optimizer *ag_sgd_new(int n, ag_tensor *const *params, const ag_sgd_opts *opts);
@@ -102,7 +105,12 @@ int ag_optim_set_steps(ag_optimizer *opt, int64_t steps);
 
 /* The optimizer's state as named tensors ("3.exp_avg", "3.exp_avg_sq", "3.step",
  * "0.momentum_buffer", ...: the parameter's index, a dot, PyTorch's state key). The tensors belong
- * to the optimizer; a checkpoint loader overwrites their values in place. */
+ * to the optimizer; a checkpoint loader overwrites their values in place. Listed parameter by
+ * parameter; each parameter's first entry is "<i>.step", a float64 0-d tensor counting that
+ * parameter's updates (every optimizer has it; SGD uses it to tell the first momentum step).
+ * Then, in this order: SGD "momentum_buffer" (momentum != 0); Adam/AdamW "exp_avg",
+ * "exp_avg_sq", "max_exp_avg_sq" (amsgrad); RMSprop "square_avg", "momentum_buffer"
+ * (momentum > 0), "grad_avg" (centered). Moment tensors have the parameter's shape and dtype. */
 int ag_optim_num_state(const ag_optimizer *opt);
 ag_tensor *ag_optim_state(const ag_optimizer *opt, int i, const char **name);
 
@@ -111,7 +119,14 @@ void ag_optim_free(ag_optimizer *opt);
 
 /* ---- learning-rate schedules (PyTorch's lr_scheduler semantics). A schedule remembers the
  * optimizer's learning rate when made (base_lr); call ag_sched_step once per epoch (or per step,
- * as you choose), after the optimizer steps. ---- */
+ * as you choose), after the optimizer steps. Like PyTorch, the schedules step in "chainable"
+ * form (each new lr is computed from the optimizer's current lr by PyTorch's recurrence, so the
+ * sequence equals PyTorch's bit for bit; the closed forms below hold up to rounding), and making
+ * one performs its epoch-0 step (LinearLR sets lr = lr * start_factor at once). The schedule
+ * does not own the optimizer, which must outlive it. NULL and an error naming the option for
+ * a NULL optimizer or an option out of range: step_size, t_max, total_iters >= 1; gamma > 0;
+ * start_factor in (0, 1], end_factor in [0, 1]; factor and threshold in [0, 1); eta_min,
+ * min_lr >= 0; patience, cooldown >= 0. ---- */
 
 typedef struct ag_scheduler ag_scheduler;
 
@@ -126,17 +141,21 @@ ag_scheduler *ag_sched_cosine(ag_optimizer *opt, int t_max, double eta_min);
 ag_scheduler *ag_sched_linear(ag_optimizer *opt, double start_factor, double end_factor,
                               int total_iters);
 /* ReduceLROnPlateau in "min" mode with a relative threshold: when the metric has not improved
- * by more than threshold*best for `patience` calls, lr = max(lr * factor, min_lr), then wait
- * `cooldown` calls. PyTorch's defaults: factor 0.1, patience 10, threshold 1e-4, cooldown 0,
- * min_lr 0. */
+ * by more than threshold*best for more than `patience` calls, lr = max(lr * factor, min_lr)
+ * (applied only if that lowers lr by more than 1e-8, as PyTorch), then wait `cooldown` calls.
+ * PyTorch's defaults: factor 0.1, patience 10, threshold 1e-4, cooldown 0, min_lr 0. */
 ag_scheduler *ag_sched_plateau(ag_optimizer *opt, double factor, int patience, double threshold,
                                int cooldown, double min_lr);
 
 /* Advances the schedule by one epoch and sets the optimizer's lr. For a plateau schedule use
- * ag_sched_step_metric instead (ag_sched_step on it is an error). */
+ * ag_sched_step_metric instead (ag_sched_step on it is an error). ag_sched_step_metric on any
+ * other schedule ignores the metric and acts as ag_sched_step, so a training loop may call it
+ * for every schedule. */
 int ag_sched_step(ag_scheduler *s);
 int ag_sched_step_metric(ag_scheduler *s, double metric);
-/* The epoch counter (number of ag_sched_step calls so far). */
+/* True for a plateau schedule (it must be stepped with a metric). */
+bool ag_sched_needs_metric(const ag_scheduler *s);
+/* The epoch counter (number of ag_sched_step / ag_sched_step_metric calls so far). */
 int ag_sched_epoch(const ag_scheduler *s);
 void ag_sched_free(ag_scheduler *s);
 
