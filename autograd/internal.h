@@ -117,6 +117,10 @@ void ag__scope_add(ag_tensor *t);
 /* Frees a new tensor an op made but cannot return (it failed after allocating): undoes its
  * ownership by the scope or the caller. */
 void ag__discard(ag_tensor *t);
+/* Hands a tensor the library just made from the current scope to the caller (for results that
+ * outlive the scope, such as a dataset's tensors): works when t is the scope's newest entry and
+ * returns true; otherwise returns false and changes nothing. */
+bool ag__unscope(ag_tensor *t);
 
 /* ---- recording ----
  * Finishes an op: in anomaly mode checks y for NaN/Inf; then, if grad mode is on and an input

@@ -51,6 +51,16 @@ void ag__discard(ag_tensor *t)
     ag__release(t);
 }
 
+bool ag__unscope(ag_tensor *t)
+{
+    ag_scope *s = ag__thread()->scope;
+    if (!t || !t->in_scope || !s || s->count == 0 || s->items[s->count - 1] != t) return false;
+    s->count--;
+    t->in_scope = false;
+    t->caller_refs++; /* the scope's reference becomes the caller's */
+    return true;
+}
+
 void ag__adopt(ag_tensor *t)
 {
     ag_thread *ts = ag__thread();

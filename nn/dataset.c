@@ -113,8 +113,10 @@ ag_dataset *ag__data_take(const char *fn, ag_tensor *x, ag_tensor *y, int num_cl
         }
         return NULL;
     }
-    take(x);
-    take(y);
+    /* Tensors the library just made leave the caller's scope (newest first), so freeing the
+     * dataset frees them at once instead of at the scope's end. */
+    if (!(discard && ag__unscope(y))) take(y);
+    if (!(discard && ag__unscope(x))) take(x);
     ds->x = x;
     ds->y = y;
     ds->num_classes = num_classes;
