@@ -54,7 +54,9 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 STATIC := $(BUILD)/libautograd.a
 SHARED := $(BUILD)/libautograd.so
 
-.PHONY: all lib test demo install install-check clean check-criterion
+.PHONY: all lib test demo demos demo-mlp demo-mlp-deep demo-optimizers demo-lr demo-backprop \
+        demo-gradcheck demo-custom install install-check clean check-criterion bench bench-quick \
+        bench-overhead
 
 all: lib
 lib: $(STATIC) $(SHARED)
@@ -88,14 +90,38 @@ test: check-criterion $(BUILD)/test_runner
 	if grep -q -E "ERROR: (Leak|Address)Sanitizer|runtime error:" $(BUILD)/test.log; then \
 	    echo "make test: sanitizer errors were reported (see $(BUILD)/test.log)"; exit 1; fi; \
 	grep -q -E "Failing: 0 \| Crashing: 0" $(BUILD)/test.log || exit 1
+ifneq ($(origin LIB_EXTRA),command line)
+	@$(MAKE) --no-print-directory demos >/dev/null
+	@sh scripts/demo-check.sh $(BUILD) $(DEMOS)
+endif
 
-# ---- demos ----
-$(BUILD)/demos/%: demos/%.c $(STATIC)
+# ---- demos (each prints what it does and writes its pictures to the current directory) ----
+DEMOS := tutorial mnist_mlp optimizers lr_sweep backprop gradcheck_eps custom_model
+DEMO_BIN := $(DEMOS:%=$(BUILD)/demos/%)
+
+$(BUILD)/demos/%: demos/%.c demos/common.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(STATIC) $(LDFLAGS) $(LDLIBS)
 
-demo: $(BUILD)/demos/neuron
-	./$(BUILD)/demos/neuron
+demos: $(DEMO_BIN)
+
+# The tutorial's model on Fashion-MNIST pooled to 10x10 (the main example).
+demo: $(BUILD)/demos/tutorial
+	./$(BUILD)/demos/tutorial
+demo-mlp: $(BUILD)/demos/mnist_mlp
+	./$(BUILD)/demos/mnist_mlp
+demo-mlp-deep: $(BUILD)/demos/mnist_mlp
+	./$(BUILD)/demos/mnist_mlp --deep
+demo-optimizers: $(BUILD)/demos/optimizers
+	./$(BUILD)/demos/optimizers
+demo-lr: $(BUILD)/demos/lr_sweep
+	./$(BUILD)/demos/lr_sweep
+demo-backprop: $(BUILD)/demos/backprop
+	./$(BUILD)/demos/backprop
+demo-gradcheck: $(BUILD)/demos/gradcheck_eps
+	./$(BUILD)/demos/gradcheck_eps
+demo-custom: $(BUILD)/demos/custom_model
+	./$(BUILD)/demos/custom_model
 
 # ---- install ----
 install: lib
@@ -118,10 +144,17 @@ install-check: lib
 	cd $(BUILD)/outside && PKG_CONFIG_PATH=$(CURDIR)/$(BUILD)/prefix/lib/pkgconfig \
 	    sh -c 'cc prog.c -o prog $$(pkg-config --cflags --libs autograd) && ./prog'
 
-# Graph overhead per op (ns), see bench/overhead.c.
-$(BUILD)/bench/%: bench/%.c $(STATIC)
+# ---- benchmarks (bench/): figures are measured here, never asserted in tests ----
+$(BUILD)/bench/%: bench/%.c bench/bench_util.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(STATIC) $(LDFLAGS) $(LDLIBS)
 
+# W1-W6 side by side with PyTorch when Debian's python3-torch is installed.
+bench: $(BUILD)/bench/bench
+	./$(BUILD)/bench/bench
+bench-quick: $(BUILD)/bench/bench
+	./$(BUILD)/bench/bench --quick
+
+# Graph overhead per op (ns), see bench/overhead.c.
 bench-overhead: $(BUILD)/bench/overhead
 	./$(BUILD)/bench/overhead

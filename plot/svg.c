@@ -197,6 +197,29 @@ static void draw_legend(FILE *f, const ag_plot *p, const axis *ax, const axis *a
         }
     if (!n) return;
     double w = 40 + 7.2 * (double)width, h = 8 + 18.0 * n, x = ax->px1 - w - 8, y = ay->px1 + 8;
+    /* Put the legend where it hides the fewest data points: a corner, else mid-height. */
+    double mid = (ay->px0 + ay->px1 - h) / 2;
+    double lx[6] = {ax->px1 - w - 8, ax->px0 + 8, ax->px1 - w - 8, ax->px0 + 8,
+                    ax->px1 - w - 8, ax->px0 + 8};
+    double ly[6] = {ay->px1 + 8, ay->px1 + 8, ay->px0 - h - 8, ay->px0 - h - 8, mid, mid};
+    int best = -1, best_hidden = 0;
+    for (int c = 0; c < 6; c++) {
+        int hidden = 0;
+        for (int s = 0; s < p->nseries; s++)
+            for (int i = 0; i < p->series[s].n; i++) {
+                double vx = p->series[s].x[i], vy = p->series[s].y[i];
+                if (!ag__plot_usable(vx, ax->log) || !ag__plot_usable(vy, ay->log)) continue;
+                double px = to_px(ax, vx), py = to_px(ay, vy);
+                hidden += px >= lx[c] - 6 && px <= lx[c] + w + 6 && py >= ly[c] - 6 &&
+                          py <= ly[c] + h + 6;
+            }
+        if (best < 0 || hidden < best_hidden) {
+            best = c;
+            best_hidden = hidden;
+        }
+    }
+    x = lx[best];
+    y = ly[best];
     fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='white' "
                "fill-opacity='0.85' stroke='#999'/>\n", x, y, w, h);
     int row = 0;
