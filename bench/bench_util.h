@@ -93,7 +93,7 @@ static int torch_start(torch_server *ts)
         return -1;
     }
     line[strcspn(line, "\n")] = 0;
-    snprintf(ts->version, sizeof ts->version, "%s", line + 12);
+    snprintf(ts->version, sizeof ts->version, "%.60s", line + 12);
     return 0;
 }
 
