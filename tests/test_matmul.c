@@ -1,9 +1,12 @@
 /* tests/test_matmul.c - matrix product: values against a naive triple loop on plain doubles
  * (odd sizes, sizes that cross the kernel's blocks, float32), batched and broadcast-batched
- * shapes, determinism across thread counts, gradients (first and second order) and errors. */
+ * shapes, determinism across thread counts, gradients (first and second order) and errors.
+ * Also the internal ops a b^T and a^T b (ops/gemm.h) that matmul's backward uses, and large
+ * batched products (one GEMM per batch; tests/test_gemm.c tests the GEMM itself). */
 #include <stdlib.h>
 
 #include "test_util.h"
+#include "../ops/gemm.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -257,4 +260,167 @@ Test(matmul, too_large_result_is_named)
     cr_assert_null(ag_matmul(a, b));
     expect_error_mentions("ag_matmul", "too large", "[1099511627776,0]", "[0,1099511627776]");
     ag_scope_end(s);
+}
+
+static void set_threads(int nt)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(nt);
+#else
+    (void)nt;
+#endif
+}
+
+/* ---- the internal differentiable ops a b^T and a^T b ---- */
+
+/* ag__matmul_nt / ag__matmul_tn against ag_matmul of explicit transposes (values). */
+static void check_nt_tn(ag_dtype dt, int64_t m, int64_t k, int64_t n, int threads)
+{
+    ag_scope *s = ag_scope_begin();
+    set_threads(threads);
+    ag_rng r = ag_rng_seed((uint64_t)(m + 31 * k + 977 * n));
+    ag_tensor *a = ag_rand_uniform(&r, dt, 2, (int64_t[]){m, k}, -1, 1);
+    ag_tensor *bt = ag_rand_uniform(&r, dt, 2, (int64_t[]){n, k}, -1, 1);
+    ag_tensor *at = ag_rand_uniform(&r, dt, 2, (int64_t[]){k, m}, -1, 1);
+    ag_tensor *b = ag_rand_uniform(&r, dt, 2, (int64_t[]){k, n}, -1, 1);
+    ag_tensor *y1 = ag__matmul_nt(a, bt), *y2 = ag__matmul_tn(at, b);
+    expect_shape(y1, 2, (int64_t[]){m, n});
+    expect_shape(y2, 2, (int64_t[]){m, n});
+    double tol = (dt == AG_F32 ? 1e-6 : 1e-15) * (double)(k + 2);
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double s1 = 0, s2 = 0;
+            for (int64_t p = 0; p < k; p++) {
+                s1 += ag_get(a, i * k + p) * ag_get(bt, j * k + p);
+                s2 += ag_get(at, p * m + i) * ag_get(b, p * n + j);
+            }
+            cr_assert(fabs(ag_get(y1, i * n + j) - s1) <= tol, "nt [%lld,%lld]", (long long)i, (long long)j);
+            cr_assert(fabs(ag_get(y2, i * n + j) - s2) <= tol, "tn [%lld,%lld]", (long long)i, (long long)j);
+        }
+    ag_scope_end(s);
+}
+
+Test(matmul_nt_tn, values)
+{
+    int64_t sizes[3] = {1, 17, 255};
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            for (int l = 0; l < 3; l++)
+                check_nt_tn((i + j + l) % 2 ? AG_F64 : AG_F32, sizes[i], sizes[j], sizes[l], 1 + l % 2);
+}
+
+Test(matmul_nt_tn, batched_broadcast)
+{
+    /* [2,1,3,4] @ [3,5,4]^T -> [2,3,3,5], against per-batch naive products */
+    ag_scope *s = ag_scope_begin();
+    ag_tensor *a = tu_param(1, 4, (int64_t[]){2, 1, 3, 4}, -1, 1);
+    ag_tensor *b = tu_param(2, 3, (int64_t[]){3, 5, 4}, -1, 1);
+    ag_tensor *y = ag__matmul_nt(a, b);
+    expect_shape(y, 4, (int64_t[]){2, 3, 3, 5});
+    ag_tensor *y2 = ag__matmul_tn(ag_transpose(a, -1, -2), ag_transpose(b, -1, -2));
+    expect_shape(y2, 4, (int64_t[]){2, 3, 3, 5});
+    for (int64_t q = 0; q < 6; q++)
+        for (int64_t i = 0; i < 3; i++)
+            for (int64_t j = 0; j < 5; j++) {
+                double sum = 0;
+                for (int64_t p = 0; p < 4; p++)
+                    sum += ag_get(a, (q / 3) * 12 + i * 4 + p) * ag_get(b, (q % 3) * 20 + j * 4 + p);
+                cr_assert_float_eq(ag_get(y, q * 15 + i * 5 + j), sum, 1e-14);
+                cr_assert_float_eq(ag_get(y2, q * 15 + i * 5 + j), sum, 1e-14);
+            }
+    ag_scope_end(s);
+}
+
+static ag_tensor *mm_nt(ag_tensor *const *in, int n, void *ctx)
+{
+    (void)n; (void)ctx;
+    return ag__matmul_nt(in[0], in[1]);
+}
+
+static ag_tensor *mm_tn(ag_tensor *const *in, int n, void *ctx)
+{
+    (void)n; (void)ctx;
+    return ag__matmul_tn(in[0], in[1]);
+}
+
+Test(matmul_nt_tn, gradcheck_and_gradgradcheck)
+{
+    ag_scope *s = ag_scope_begin();
+    ag_tensor *a = tu_param(1, 2, (int64_t[]){3, 4}, -1, 1), *b = tu_param(2, 2, (int64_t[]){5, 4}, -1, 1);
+    ag_tensor *at = tu_param(3, 2, (int64_t[]){4, 3}, -1, 1), *b2 = tu_param(4, 2, (int64_t[]){4, 5}, -1, 1);
+    expect_gradcheck(mm_nt, NULL, 2, (ag_tensor *[]){a, b});
+    expect_gradgradcheck(mm_nt, NULL, 2, (ag_tensor *[]){a, b});
+    expect_gradcheck(mm_tn, NULL, 2, (ag_tensor *[]){at, b2});
+    expect_gradgradcheck(mm_tn, NULL, 2, (ag_tensor *[]){at, b2});
+    /* batched with broadcasting, and vectors as 1-row / 1-column matrices */
+    ag_tensor *a3 = tu_param(5, 3, (int64_t[]){2, 3, 4}, -1, 1), *b3 = tu_param(6, 2, (int64_t[]){5, 4}, -1, 1);
+    expect_gradcheck(mm_nt, NULL, 2, (ag_tensor *[]){a3, b3});
+    expect_gradgradcheck(mm_nt, NULL, 2, (ag_tensor *[]){a3, b3});
+    ag_tensor *a4 = tu_param(7, 2, (int64_t[]){4, 1}, -1, 1), *b4 = tu_param(8, 3, (int64_t[]){2, 4, 3}, -1, 1);
+    expect_gradcheck(mm_tn, NULL, 2, (ag_tensor *[]){a4, b4});
+    expect_gradgradcheck(mm_tn, NULL, 2, (ag_tensor *[]){a4, b4});
+    ag_scope_end(s);
+}
+
+Test(matmul_nt_tn, gradcheck_on_the_packed_path)
+{
+    /* m*n*k above the GEMM's small-product threshold, so forward and backward products run
+     * through packing and the micro-kernels */
+    ag_scope *s = ag_scope_begin();
+    ag_tensor *a = tu_param(11, 2, (int64_t[]){9, 40}, -1, 1), *b = tu_param(12, 2, (int64_t[]){17, 40}, -1, 1);
+    expect_gradcheck(mm_nt, NULL, 2, (ag_tensor *[]){a, b});
+    ag_tensor *at = tu_param(13, 2, (int64_t[]){40, 9}, -1, 1), *b2 = tu_param(14, 2, (int64_t[]){40, 17}, -1, 1);
+    expect_gradcheck(mm_tn, NULL, 2, (ag_tensor *[]){at, b2});
+    ag_tensor *a2 = tu_param(15, 2, (int64_t[]){9, 40}, -1, 1);
+    expect_gradcheck(mm, NULL, 2, (ag_tensor *[]){a2, b2});
+    ag_scope_end(s);
+}
+
+Test(matmul_nt_tn, errors)
+{
+    ag_scope *s = ag_scope_begin();
+    ag_tensor *a34 = ag_zeros(AG_F64, 2, (int64_t[]){3, 4}), *b35 = ag_zeros(AG_F64, 2, (int64_t[]){3, 5});
+    ag_clear_error();
+    cr_assert_null(ag__matmul_nt(a34, b35));
+    expect_error_mentions("ag__matmul_nt: inner dimensions differ: [3,4] @ [3,5]^T", "4 vs 5");
+    ag_clear_error();
+    cr_assert_null(ag__matmul_tn(b35, a34 = ag_zeros(AG_F64, 2, (int64_t[]){4, 3})));
+    expect_error_mentions("ag__matmul_tn: inner dimensions differ: [3,5]^T @ [4,3]", "3 vs 4");
+    ag_clear_error();
+    cr_assert_null(ag__matmul_tn(T64_1(3, ((double[]){1, 2, 3})), a34));
+    expect_error_mentions("ag__matmul_tn", "at least 2 dimensions", "[3]");
+    ag_clear_error();
+    cr_assert_null(ag__matmul_nt(a34, ag_zeros(AG_F32, 2, (int64_t[]){2, 3})));
+    expect_error_mentions("ag__matmul_nt", "float64", "float32");
+    ag_scope_end(s);
+}
+
+/* ---- larger batched products: the per-batch GEMM loop, parallel over batches or not ---- */
+
+static void check_batched_large(int64_t batches, int64_t m, int64_t k, int64_t n, int threads)
+{
+    ag_scope *s = ag_scope_begin();
+    set_threads(threads);
+    ag_rng r = ag_rng_seed((uint64_t)(batches + m + k + n));
+    ag_tensor *a = ag_rand_uniform(&r, AG_F64, 3, (int64_t[]){batches, m, k}, -1, 1);
+    ag_tensor *b = ag_rand_uniform(&r, AG_F64, 2, (int64_t[]){k, n}, -1, 1);
+    ag_tensor *c = ag_matmul(a, b);
+    expect_shape(c, 3, (int64_t[]){batches, m, n});
+    const double *pa = ag_data(a), *pb = ag_data(b), *pc = ag_data(c);
+    double *want = malloc(sizeof(double) * (size_t)(m * n));
+    for (int64_t q = 0; q < batches; q++) {
+        naive(pa + q * m * k, pb, want, m, k, n);
+        for (int64_t i = 0; i < m * n; i++)
+            cr_assert(fabs(pc[q * m * n + i] - want[i]) <= 1e-15 * (double)(k + 2),
+                      "batch %lld element %lld", (long long)q, (long long)i);
+    }
+    free(want);
+    ag_scope_end(s);
+}
+
+Test(matmul, batched_loop_of_gemms)
+{
+    check_batched_large(9, 33, 17, 41, 2);    /* small GEMMs: parallel over batches */
+    check_batched_large(9, 33, 17, 41, 1);
+    check_batched_large(2, 120, 100, 90, 2);  /* large GEMMs: each threaded */
 }

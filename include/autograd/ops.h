@@ -52,6 +52,11 @@ ag_tensor *ag_clamp(ag_tensor *x, double lo, double hi);
 /* a [..., m, k] @ b [..., k, n] -> [..., m, n]. Both must have at least 2 dimensions; leading
  * (batch) dimensions broadcast.   da: g @ b^T    db: a^T @ g   (summed over broadcast batches) */
 ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b);
+/* Fully connected layer, PyTorch layout: y = x W^T + b with x [..., in] (a vector [in] or a
+ * batch [rows, in]), W [out, in], b [out] or NULL (no bias) -> y [..., out]. One fused pass:
+ * no transposed copy of W, the bias added as each output tile is written.
+ *                 dx: g W      dW: g^T x (rows summed)      db: g summed over the rows    */
+ag_tensor *ag_linear(ag_tensor *x, ag_tensor *w, ag_tensor *b);
 
 /* ---- reductions ---- */
 /* Over one axis (keepdim keeps it with size 1) or over all elements (a 0-d result). */
