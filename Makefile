@@ -38,9 +38,20 @@ ifeq ($(ZLIB),1)
   ZLIBLIBS := -lz
 endif
 
-CFLAGS  += $(CFLAGS_BASE) $(OPT) $(OMPFLAGS) $(SANFLAGS) $(ZLIBFLAGS)
+# BLAS=openblas: matrix products go to OpenBLAS (libopenblas-dev) instead of the engine's own
+# kernel; builds land in a separate directory.
+BLAS ?=
+ifeq ($(BLAS),openblas)
+  BLASFLAGS := -DAG_USE_CBLAS
+  BLASLIBS := -lopenblas
+  BUILD := $(BUILD)-openblas
+else ifneq ($(BLAS),)
+  $(error BLAS=$(BLAS) is not supported; use BLAS=openblas or leave it empty)
+endif
+
+CFLAGS  += $(CFLAGS_BASE) $(OPT) $(OMPFLAGS) $(SANFLAGS) $(ZLIBFLAGS) $(BLASFLAGS)
 LDFLAGS += $(OMPFLAGS) $(SANFLAGS)
-LDLIBS  += $(ZLIBLIBS) -lm -lpthread
+LDLIBS  += $(BLASLIBS) $(ZLIBLIBS) -lm -lpthread
 
 # LIB_EXTRA and TEST_SRC can be narrowed on the command line while files are being written, e.g.
 # make BUILDROOT=build-x LIB_EXTRA=nn/loss.c TEST_SRC=tests/test_loss.c test
@@ -56,12 +67,12 @@ SHARED := $(BUILD)/libautograd.so
 
 .PHONY: all lib test demo demos demo-mlp demo-mlp-deep demo-optimizers demo-lr demo-backprop \
         demo-gradcheck demo-custom install install-check clean check-criterion bench bench-quick \
-        bench-overhead
+        bench-overhead bench-gemm
 
 all: lib
 lib: $(STATIC) $(SHARED)
 
-$(BUILD)/%.o: %.c $(HEADERS) autograd/internal.h $(wildcard nn/*.h optim/*.h plot/*.h)
+$(BUILD)/%.o: %.c $(HEADERS) autograd/internal.h $(wildcard ops/*.h nn/*.h optim/*.h plot/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -76,7 +87,7 @@ $(SHARED): $(LIB_OBJ)
 check-criterion:
 	@CC="$(CC)" sh scripts/ensure-criterion.sh
 
-$(BUILD)/tests/%.o: tests/%.c $(HEADERS) tests/test_util.h | check-criterion
+$(BUILD)/tests/%.o: tests/%.c $(HEADERS) tests/test_util.h $(wildcard ops/*.h) | check-criterion
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -c $< -o $@
 
@@ -154,6 +165,18 @@ bench: $(BUILD)/bench/bench
 	./$(BUILD)/bench/bench
 bench-quick: $(BUILD)/bench/bench
 	./$(BUILD)/bench/bench --quick
+
+# GEMM throughput in GFLOP/s (bench/gemm.c), ours against OpenBLAS when libopenblas-dev is
+# installed (the engine's own kernel is measured: this bench calls it directly).
+HAVE_OPENBLAS := $(shell printf '\043include <cblas.h>\nint main(void){return 0;}' | \
+                   $(CC) -x c - -o /dev/null -lopenblas >/dev/null 2>&1 && echo 1)
+$(BUILD)/bench/gemm: bench/gemm.c ops/gemm.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(if $(HAVE_OPENBLAS),-DAG_BENCH_OPENBLAS) $< -o $@ $(STATIC) \
+	    $(LDFLAGS) $(if $(HAVE_OPENBLAS),-lopenblas) $(LDLIBS)
+
+bench-gemm: $(BUILD)/bench/gemm
+	OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=4 ./$(BUILD)/bench/gemm $(N)
 
 # Graph overhead per op (ns), see bench/overhead.c.
 bench-overhead: $(BUILD)/bench/overhead

@@ -25,11 +25,11 @@ static const char *act_name(ag_activation a)
     return (unsigned)a <= AG_ACT_SOFTMAX ? names[a] : "invalid";
 }
 
-/* x [batch, in] -> x W^T + b  [batch, out]. */
+/* x [batch, in] -> x W^T + b  [batch, out]: the fused op (one GEMM reading W transposed while
+ * packing, bias added per tile), whose backward rule gives dx = g W, dW = g^T x, db = sum g. */
 static ag_tensor *dense_affine(ag_tensor *x, ag_tensor *w, ag_tensor *b)
 {
-    ag_tensor *y = ag_matmul(x, ag_transpose(w, 0, 1));
-    return b ? ag_add(y, b) : y;
+    return ag_linear(x, w, b);
 }
 
 /* Applies activation `a` (shared with nothing else: layers.c has its own layer classes). */
@@ -131,6 +131,11 @@ ag_module *ag_dense(int64_t in_features, int64_t out_features, const ag_dense_op
             rc = ag_init_fill(m->params[1], o.init, in_features, out_features, rng);
     }
     if (rc != 0) {
+        /* most likely a weight too large to allocate: say which layer asked for it */
+        char where[96];
+        snprintf(where, sizeof where, "cannot make the parameters of Dense(%lld -> %lld): ",
+                 (long long)in_features, (long long)out_features);
+        ag__error_prefix(fn, where);
         ag_module_free(m);
         return NULL;
     }

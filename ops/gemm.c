@@ -371,9 +371,40 @@ static void run_rect(const gemm_ctx *x, bool direct, const int64_t *r)
     if (direct || !run_block(x, r[0], r[1], r[2], r[3])) run_direct(x, r[0], r[1], r[2], r[3]);
 }
 
+#ifdef AG_USE_CBLAS
+#include <cblas.h>
+/* `make BLAS=openblas`: large products go to the system's BLAS; the bias is added afterwards.
+ * Small ones stay on the direct path, where a library call costs more than the product. */
+static bool run_cblas(const ag_gemm_args *g)
+{
+    if ((double)g->m * (double)g->n * (double)g->k < SMALL_WORK || g->k <= 0) return false;
+    enum CBLAS_TRANSPOSE ta = g->ta ? CblasTrans : CblasNoTrans;
+    enum CBLAS_TRANSPOSE tb = g->tb ? CblasTrans : CblasNoTrans;
+    if (g->dtype == AG_F32) {
+        cblas_sgemm(CblasRowMajor, ta, tb, (int)g->m, (int)g->n, (int)g->k, (float)g->alpha,
+                    g->a, (int)g->lda, g->b, (int)g->ldb, (float)g->beta, g->c, (int)g->ldc);
+        if (g->bias)
+            for (int64_t i = 0; i < g->m; i++)
+                for (int64_t j = 0; j < g->n; j++)
+                    ((float *)g->c)[i * g->ldc + j] += ((const float *)g->bias)[j];
+    } else {
+        cblas_dgemm(CblasRowMajor, ta, tb, (int)g->m, (int)g->n, (int)g->k, g->alpha, g->a,
+                    (int)g->lda, g->b, (int)g->ldb, g->beta, g->c, (int)g->ldc);
+        if (g->bias)
+            for (int64_t i = 0; i < g->m; i++)
+                for (int64_t j = 0; j < g->n; j++)
+                    ((double *)g->c)[i * g->ldc + j] += ((const double *)g->bias)[j];
+    }
+    return true;
+}
+#endif
+
 void ag__gemm(const ag_gemm_args *g)
 {
     if (g->m <= 0 || g->n <= 0) return;
+#ifdef AG_USE_CBLAS
+    if (g->m < INT32_MAX && g->n < INT32_MAX && g->k < INT32_MAX && run_cblas(g)) return;
+#endif
     gemm_ctx x = {.g = g, .bl = g->dtype == AG_F32 ? BL_F32 : BL_F64,
                   .es = g->dtype == AG_F32 ? sizeof(float) : sizeof(double)};
     x.ars = g->ta ? 1 : g->lda;
