@@ -16,39 +16,73 @@
 
 #include "optim_internal.h"
 
+typedef struct adam_args {
+    void *p, *m, *v, *vmax;
+    const void *g;
+    double b1, b2, c1, c2, wd, eps, shrink, bc2s, negss;
+    bool decoupled, l2, ams;
+} adam_args;
+
+/* One body for both dtypes (T), see optim_internal.h for the two compilations. Adam and AdamW
+ * without AMSGrad run a branch-free loop that vectorizes (AdamW's decay is a multiplication by
+ * 1 - lr*wd, by exactly 1 for Adam); L2 weight decay and AMSGrad take the general loop. */
+#define ADAM_STEP(T)                                                                      \
+    T d = pg[i], pv = pp[i] * shrink;                                                     \
+    if (l2) d = fma(pv, wd, d);                                                           \
+    T mi = fma(d, c1, m[i] * b1);                                                         \
+    T vi = fma(c2 * d, d, v[i] * b2);                                                     \
+    m[i] = mi;                                                                            \
+    v[i] = vi;
+
+#define ADAM_RANGE(T, NAME)                                                               \
+    AG__OPTIM_CLONES static void NAME(const void *args, int64_t lo, int64_t hi)         \
+    {                                                                                     \
+        const adam_args *a = args;                                                        \
+        T *pp = a->p, *m = a->m, *v = a->v, *vmax = a->vmax;                              \
+        const T *pg = a->g;                                                               \
+        const T b1 = (T)a->b1, b2 = (T)a->b2, c1 = (T)a->c1, c2 = (T)a->c2;               \
+        const T wd = (T)a->wd, eps = (T)a->eps, shrink = (T)a->shrink;                    \
+        const T bc2s = (T)a->bc2s, negss = (T)a->negss;                                   \
+        if (!a->ams && !a->l2) {                                                          \
+            const bool l2 = false;                                                        \
+            AG_SIMD                                                                       \
+            for (int64_t i = lo; i < hi; i++) {                                           \
+                ADAM_STEP(T)                                                              \
+                T denom = sqrt(vi) / bc2s + eps;                                          \
+                pp[i] = pv + negss * mi / denom;                                          \
+            }                                                                             \
+            return;                                                                       \
+        }                                                                                 \
+        const bool l2 = a->l2, ams = a->ams;                                              \
+        for (int64_t i = lo; i < hi; i++) {                                               \
+            ADAM_STEP(T)                                                                  \
+            if (ams) {                                                                    \
+            /* torch.maximum: NaN in either operand gives NaN */                          \
+            T mx = vmax[i];                                                               \
+            vi = (vi > mx || vi != vi) ? vi : mx;                                         \
+            vmax[i] = vi;                                                                 \
+            }                                                                             \
+            T denom = sqrt(vi) / bc2s + eps;                                              \
+            pp[i] = pv + negss * mi / denom;                                              \
+        }                                                                                 \
+    }
+ADAM_RANGE(float, adam_f32)
+ADAM_RANGE(double, adam_f64)
+
 static void adam_update(const ag_optimizer *o, ag_tensor *p, const ag_tensor *g,
                         ag_tensor *const *slots, double step)
 {
     const ag__optim_hyper *h = &o->h;
-    const bool decoupled = h->decoupled, l2 = !h->decoupled && h->weight_decay != 0;
-    const bool ams = h->amsgrad;
     double bc1 = 1 - pow(h->beta1, step), bc2 = 1 - pow(h->beta2, step);
-    double step_size = o->lr / bc1, bc2_sqrt = sqrt(bc2);
-    AG_DISPATCH(p->dtype, T,
-        T *pp = p->data;
-        const T *pg = g->data;
-        T *m = slots[1]->data, *v = slots[2]->data;
-        T *vmax = ams ? slots[3]->data : NULL;
-        const T b1 = (T)h->beta1, b2 = (T)h->beta2, c1 = (T)(1 - h->beta1);
-        const T c2 = (T)(1 - h->beta2), wd = (T)h->weight_decay, eps = (T)h->eps;
-        const T shrink = (T)(1 - o->lr * h->weight_decay), bc2s = (T)bc2_sqrt;
-        const T negss = (T)(-step_size);
-        AG_PFOR(i, p->numel,
-            T d = pg[i];
-            if (decoupled) pp[i] = pp[i] * shrink;
-            else if (l2) d = fma(pp[i], wd, d);
-            T mi = fma(d, c1, m[i] * b1);
-            T vi = fma(c2 * d, d, v[i] * b2);
-            m[i] = mi;
-            v[i] = vi;
-            if (ams) {
-                /* torch.maximum: NaN in either operand gives NaN */
-                T a = vmax[i];
-                vi = (vi > a || vi != vi) ? vi : a;
-                vmax[i] = vi;
-            }
-            T denom = sqrt(vi) / bc2s + eps;
-            pp[i] = pp[i] + negss * mi / denom;););
+    adam_args a = {
+        .p = p->data, .g = g->data, .m = slots[1]->data, .v = slots[2]->data,
+        .vmax = h->amsgrad ? slots[3]->data : NULL,
+        .b1 = h->beta1, .b2 = h->beta2, .c1 = 1 - h->beta1, .c2 = 1 - h->beta2,
+        .wd = h->weight_decay, .eps = h->eps, .shrink = h->decoupled ? 1 - o->lr * h->weight_decay : 1,
+        .bc2s = sqrt(bc2), .negss = -(o->lr / bc1),
+        .decoupled = h->decoupled, .l2 = !h->decoupled && h->weight_decay != 0,
+        .ams = h->amsgrad};
+    ag__optim_run(p->numel, p->dtype == AG_F32 ? adam_f32 : adam_f64, &a);
 }
 
 static const char *const KEYS[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};

@@ -50,6 +50,32 @@ ag_optimizer *ag__optim_new(const char *fn, const char *name, ag__optim_update_f
                             ag_tensor *const *params, double lr, const ag__optim_hyper *h,
                             int nkeys, const char *const *keys);
 
+/* ---- the update loops ----
+ * Each optimizer's per-element update is a function over a range [lo, hi) of the parameter,
+ * instantiated for float and double from one body. On x86-64 (GCC) it is compiled twice and
+ * chosen when the program loads: for x86-64-v3 (AVX2 + FMA: fma() is one instruction and the
+ * loop vectorizes) and for the baseline (fma() is libm's exact software version). fma is exact
+ * in both, so both give the same bits. Under the sanitizers only the baseline is built. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__)
+#define AG__OPTIM_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define AG__OPTIM_CLONES
+#endif
+
+typedef void (*ag__optim_range_fn)(const void *args, int64_t lo, int64_t hi);
+
+/* Runs k over [0, n) in chunks, in parallel when n is large (chunks never split a cache line
+ * between threads). */
+#define AG__OPTIM_CHUNK 4096
+static inline void ag__optim_run(int64_t n, ag__optim_range_fn k, const void *args)
+{
+    int64_t nc = (n + AG__OPTIM_CHUNK - 1) / AG__OPTIM_CHUNK;
+    AG_PFOR_WORK(c, nc, n,
+        int64_t lo = c * AG__OPTIM_CHUNK, hi = lo + AG__OPTIM_CHUNK;
+        k(args, lo, hi < n ? hi : n););
+}
+
 /* Records "fn: option = value must be <what>" unless ok; returns ok. */
 bool ag__optim_opt(const char *fn, const char *option, double value, bool ok, const char *what);
 

@@ -15,43 +15,64 @@
 
 #include "optim_internal.h"
 
+typedef struct rms_args {
+    void *p, *v, *buf, *ga;
+    const void *g;
+    double alpha, c, wd, eps, mu, neglr;
+    bool decay, use_mom, centered;
+} rms_args;
+
+/* One body for both dtypes (T), see optim_internal.h for the two compilations. */
+#define RMS_RANGE(T, NAME)                                                                \
+    AG__OPTIM_CLONES static void NAME(const void *args, int64_t lo, int64_t hi)         \
+    {                                                                                     \
+        const rms_args *a = args;                                                         \
+        T *pp = a->p, *v = a->v, *buf = a->buf, *ga = a->ga;                              \
+        const T *pg = a->g;                                                               \
+        const T alpha = (T)a->alpha, c = (T)a->c, wd = (T)a->wd, eps = (T)a->eps;         \
+        const T mu = (T)a->mu, neglr = (T)a->neglr;                                       \
+        const bool decay = a->decay, use_mom = a->use_mom, centered = a->centered;        \
+        AG_SIMD                                                                           \
+        for (int64_t i = lo; i < hi; i++) {                                               \
+            T d = pg[i];                                                                  \
+            if (decay) d = fma(pp[i], wd, d);                                             \
+            T vi = fma(c * d, d, v[i] * alpha);                                           \
+            v[i] = vi;                                                                    \
+            T avg;                                                                        \
+            if (centered) {                                                               \
+                T ai = fma(d, c, ga[i] * alpha);                                          \
+                ga[i] = ai;                                                               \
+                avg = sqrt(fma(-ai, ai, vi));                                             \
+            } else {                                                                      \
+                avg = sqrt(vi);                                                           \
+            }                                                                             \
+            avg = avg + eps;                                                              \
+            if (use_mom) {                                                                \
+                T b = buf[i] * mu + d / avg;                                              \
+                buf[i] = b;                                                               \
+                pp[i] = fma(b, neglr, pp[i]);                                             \
+            } else {                                                                      \
+                pp[i] = pp[i] + neglr * d / avg;                                          \
+            }                                                                             \
+        }                                                                                 \
+    }
+RMS_RANGE(float, rms_f32)
+RMS_RANGE(double, rms_f64)
+
 static void rmsprop_update(const ag_optimizer *o, ag_tensor *p, const ag_tensor *g,
                            ag_tensor *const *slots, double step)
 {
     (void)step;
     const ag__optim_hyper *h = &o->h;
-    const bool decay = h->weight_decay != 0, use_mom = h->momentum > 0, centered = h->centered;
     int k = 1;
-    ag_tensor *sq = slots[k++];
-    ag_tensor *bt = use_mom ? slots[k++] : NULL;
-    ag_tensor *at = centered ? slots[k++] : NULL;
-    AG_DISPATCH(p->dtype, T,
-        T *pp = p->data;
-        const T *pg = g->data;
-        T *v = sq->data, *buf = bt ? bt->data : NULL, *ga = at ? at->data : NULL;
-        const T alpha = (T)h->alpha, c = (T)(1 - h->alpha), wd = (T)h->weight_decay;
-        const T eps = (T)h->eps, mu = (T)h->momentum, neglr = (T)(-o->lr);
-        AG_PFOR(i, p->numel,
-            T d = pg[i];
-            if (decay) d = fma(pp[i], wd, d);
-            T vi = fma(c * d, d, v[i] * alpha);
-            v[i] = vi;
-            T avg;
-            if (centered) {
-                T ai = fma(d, c, ga[i] * alpha);
-                ga[i] = ai;
-                avg = sqrt(fma(-ai, ai, vi));
-            } else {
-                avg = sqrt(vi);
-            }
-            avg = avg + eps;
-            if (use_mom) {
-                T b = buf[i] * mu + d / avg;
-                buf[i] = b;
-                pp[i] = fma(b, neglr, pp[i]);
-            } else {
-                pp[i] = pp[i] + neglr * d / avg;
-            }););
+    rms_args a = {.p = p->data, .g = g->data, .alpha = h->alpha, .c = 1 - h->alpha,
+                  .wd = h->weight_decay, .eps = h->eps, .mu = h->momentum, .neglr = -o->lr,
+                  .decay = h->weight_decay != 0, .use_mom = h->momentum > 0,
+                  .centered = h->centered};
+    a.v = slots[k++]->data;
+    if (a.use_mom) a.buf = slots[k++]->data;
+    if (a.centered) a.ga = slots[k++]->data;
+    ag__optim_run(p->numel, p->dtype == AG_F32 ? rms_f32 : rms_f64, &a);
 }
 
 ag_rmsprop_opts ag_rmsprop_defaults(void)

@@ -15,27 +15,56 @@
 
 #include "optim_internal.h"
 
+typedef struct sgd_args {
+    void *p, *buf;
+    const void *g;
+    double wd, mu, keep, neglr;
+    bool decay, use_mom, nest, first;
+} sgd_args;
+
+/* One body for both dtypes (T), see optim_internal.h for the two compilations. Options are
+ * selects, and momentum (which reads and writes the buffer) has its own loop, so both loops
+ * vectorize. */
+#define SGD_RANGE(T, NAME)                                                                \
+    AG__OPTIM_CLONES static void NAME(const void *args, int64_t lo, int64_t hi)         \
+    {                                                                                     \
+        const sgd_args *a = args;                                                         \
+        T *pp = a->p, *pb = a->buf;                                                       \
+        const T *pg = a->g;                                                               \
+        const T wd = (T)a->wd, mu = (T)a->mu, keep = (T)a->keep, neglr = (T)a->neglr;     \
+        const bool decay = a->decay, nest = a->nest, first = a->first;                    \
+        if (!a->use_mom) {                                                                \
+            AG_SIMD                                                                       \
+            for (int64_t i = lo; i < hi; i++) {                                           \
+                T d = pg[i];                                                              \
+                d = decay ? fma(pp[i], wd, d) : d;                                        \
+                pp[i] = fma(d, neglr, pp[i]);                                             \
+            }                                                                             \
+            return;                                                                       \
+        }                                                                                 \
+        AG_SIMD                                                                           \
+        for (int64_t i = lo; i < hi; i++) {                                               \
+            T d = pg[i];                                                                  \
+            d = decay ? fma(pp[i], wd, d) : d;                                            \
+            T b = first ? d : fma(d, keep, pb[i] * mu);                                   \
+            pb[i] = b;                                                                    \
+            d = nest ? fma(b, mu, d) : b;                                                 \
+            pp[i] = fma(d, neglr, pp[i]);                                                 \
+        }                                                                                 \
+    }
+SGD_RANGE(float, sgd_f32)
+SGD_RANGE(double, sgd_f64)
+
 static void sgd_update(const ag_optimizer *o, ag_tensor *p, const ag_tensor *g,
                        ag_tensor *const *slots, double step)
 {
     const ag__optim_hyper *h = &o->h;
-    const bool decay = h->weight_decay != 0, use_mom = h->momentum != 0, nest = h->nesterov;
-    const bool first = step <= 1.0;
-    AG_DISPATCH(p->dtype, T,
-        T *pp = p->data;
-        const T *pg = g->data;
-        T *pb = use_mom ? slots[1]->data : NULL;
-        const T wd = (T)h->weight_decay, mu = (T)h->momentum;
-        const T keep = (T)(1 - h->dampening), neglr = (T)(-o->lr);
-        AG_PFOR(i, p->numel,
-            T d = pg[i];
-            if (decay) d = fma(pp[i], wd, d);
-            if (use_mom) {
-                T b = first ? d : fma(d, keep, pb[i] * mu);
-                pb[i] = b;
-                d = nest ? fma(b, mu, d) : b;
-            }
-            pp[i] = fma(d, neglr, pp[i]);););
+    sgd_args a = {.p = p->data, .g = g->data,
+                  .buf = h->momentum != 0 ? slots[1]->data : NULL,
+                  .wd = h->weight_decay, .mu = h->momentum, .keep = 1 - h->dampening,
+                  .neglr = -o->lr, .decay = h->weight_decay != 0, .use_mom = h->momentum != 0,
+                  .nest = h->nesterov, .first = step <= 1.0};
+    ag__optim_run(p->numel, p->dtype == AG_F32 ? sgd_f32 : sgd_f64, &a);
 }
 
 static const char *const MOMENTUM_KEYS[] = {"momentum_buffer"};
