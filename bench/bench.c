@@ -32,6 +32,15 @@
 
 #include "bench_util.h"
 
+static void set_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
 /* ---- our side of each workload: a function running `reps` timed repetitions ---- */
 
 typedef struct mlp {
@@ -164,43 +173,38 @@ static int w5(int reps, double *out)
     return reps;
 }
 
-/* W6: a child process runs 1,000 W1 steps and reports its peak RSS in bytes. */
-static double w6_ours(void)
+/* W6: a fresh process (this program re-run with --w6) runs 1,000 W1 steps and prints its peak
+ * RSS in bytes; a forked child would count the parent's pages too. */
+static int w6_child(void)
 {
-    int fd[2];
-    if (pipe(fd) != 0) return NAN;
-    pid_t pid = fork();
-    if (pid == 0) {
-        close(fd[0]);
-        mlp m = mlp_new(W1_SIZES, 2, 32);
-        for (int i = 0; i < 1000; i++) mlp_step(&m);
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        double bytes = (double)ru.ru_maxrss * 1024.0;
-        if (write(fd[1], &bytes, sizeof bytes) != (ssize_t)sizeof bytes) _exit(1);
-        _exit(0);
-    }
-    close(fd[1]);
+    set_threads(1);
+    mlp m = mlp_new(W1_SIZES, 2, 32);
+    for (int i = 0; i < 1000; i++) mlp_step(&m);
+    mlp_free(&m);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("%.0f\n", (double)ru.ru_maxrss * 1024.0);
+    return 0;
+}
+
+static double w6_ours(const char *self)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' --w6", self);
+    FILE *p = popen(cmd, "r");
     double bytes = NAN;
-    if (pid < 0 || read(fd[0], &bytes, sizeof bytes) != (ssize_t)sizeof bytes) bytes = NAN;
-    close(fd[0]);
-    if (pid > 0) waitpid(pid, NULL, 0);
+    if (!p) return NAN;
+    if (fscanf(p, "%lf", &bytes) != 1) bytes = NAN;
+    pclose(p);
     return bytes;
 }
 
-static void set_threads(int n)
-{
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#else
-    (void)n;
-#endif
-}
 
 int main(int argc, char **argv)
 {
     bool quick = false, torch = true;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--w6")) return w6_child();
         if (!strcmp(argv[i], "--quick")) quick = true;
         else if (!strcmp(argv[i], "--no-torch")) torch = false;
         else {
@@ -208,40 +212,46 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    torch_server ts = {0};
-    if (torch && torch_start(&ts) != 0) {
+    /* one PyTorch server per thread count: its pools are sized when it starts */
+    torch_server t1 = {0}, t2 = {0};
+    if (torch && (torch_start(&t1, 1) != 0 || torch_start(&t2, 2) != 0)) {
         printf("(PyTorch not found: install python3-torch and run with Debian's /usr/bin/python3 "
                "to see it side by side)\n");
+        if (t1.pid) torch_stop(&t1);
         torch = false;
     }
+    torch_server *tsn[3] = {NULL, &t1, &t2};
     int rounds = quick ? 2 : 5;
-    bench_header(torch ? ts.version : NULL);
+    bench_header(torch ? t1.version : NULL);
 
     set_threads(1);
-    bench_row(&ts, torch, "W1 seed MLP step, 1 thread", "us", 1e6, 1, rounds, quick ? 100 : 400,
+    bench_row(&t1, torch, "W1 seed MLP step, 1 thread", "us", 1e6, 1, rounds, quick ? 100 : 400,
               w1, "W1");
     for (int nt = 1; nt <= 2; nt++) {
         set_threads(nt);
         char label[64];
         snprintf(label, sizeof label, "W2 large MLP step, %d thread%s", nt, nt > 1 ? "s" : "");
-        bench_row(&ts, torch, label, "ms", 1e3, nt, rounds, quick ? 3 : 8, w2, "W2");
+        bench_row(tsn[nt], torch, label, "ms", 1e3, nt, rounds, quick ? 3 : 8, w2, "W2");
     }
     set_threads(1);
-    bench_row_pair(&ts, torch, "W3 graph overhead, 1 thread", rounds, quick ? 3 : 7, w3);
+    bench_row_pair(&t1, torch, "W3 graph overhead, 1 thread", rounds, quick ? 3 : 7, w3);
     for (int nt = 1; nt <= 2; nt++) {
         set_threads(nt);
         for (int dt = 0; dt < 2; dt++)
             for (int64_t n = 128; n <= (quick ? 512 : 2048); n *= 2) {
                 int reps = n <= 256 ? 20 : n <= 512 ? 8 : n <= 1024 ? 3 : 2;
-                bench_row_gemm(&ts, torch, n, dt ? AG_F64 : AG_F32, nt, rounds, reps, w4);
+                bench_row_gemm(tsn[nt], torch, n, dt ? AG_F64 : AG_F32, nt, rounds, reps, w4);
             }
     }
     set_threads(1);
-    bench_row(&ts, torch, "W5 gradcheck 2-layer MLP, 1 thread", "ms", 1e3, 1, rounds,
+    bench_row(&t1, torch, "W5 gradcheck 2-layer MLP, 1 thread", "ms", 1e3, 1, rounds,
               quick ? 3 : 10, w5, "W5");
-    double ours = w6_ours(), theirs = torch ? torch_w6() : NAN;
+    double ours = w6_ours(argv[0]), theirs = torch ? torch_w6() : NAN;
     bench_print_single("W6 peak RSS, 1,000 W1 steps", "MiB", ours / 1048576.0,
                        theirs / 1048576.0);
-    if (torch) torch_stop(&ts);
+    if (torch) {
+        torch_stop(&t1);
+        torch_stop(&t2);
+    }
     return 0;
 }

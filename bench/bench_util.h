@@ -29,6 +29,15 @@ static void bench_die(const char *what)
     exit(1);
 }
 
+/* Before each block of repetitions: the other engine's idle OpenMP threads spin for a while
+ * after their last parallel region (GOMP_SPINCOUNT); give them time to go to sleep so they do
+ * not take a core from the engine being measured. */
+static void settle(void)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -56,7 +65,9 @@ typedef struct torch_server {
     char version[64];
 } torch_server;
 
-static int torch_spawn(torch_server *ts)
+/* The server runs with its thread pools fixed to `threads` through the environment (PyTorch's
+ * BLAS and OpenMP pools ignore set_num_threads for some kernels otherwise). */
+static int torch_spawn(torch_server *ts, int threads)
 {
     int in[2], out[2];
     if (access("/usr/bin/python3", X_OK) != 0 || pipe(in) != 0) return -1;
@@ -71,6 +82,11 @@ static int torch_spawn(torch_server *ts)
         dup2(in[0], 0);
         dup2(out[1], 1);
         close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+        char n[16];
+        snprintf(n, sizeof n, "%d", threads);
+        setenv("OMP_NUM_THREADS", n, 1);
+        setenv("OPENBLAS_NUM_THREADS", n, 1);
+        setenv("MKL_NUM_THREADS", n, 1);
         execl("/usr/bin/python3", "python3", "bench/torch_bench.py", (char *)NULL);
         _exit(127);
     }
@@ -82,9 +98,9 @@ static int torch_spawn(torch_server *ts)
     return ts->to && ts->from ? 0 : -1;
 }
 
-static int torch_start(torch_server *ts)
+static int torch_start(torch_server *ts, int threads)
 {
-    if (torch_spawn(ts) != 0) return -1;
+    if (torch_spawn(ts, threads) != 0) return -1;
     char line[256];
     if (!fgets(line, sizeof line, ts->from) || strncmp(line, "READY torch ", 12) != 0) {
         if (ts->to) fclose(ts->to);
@@ -131,7 +147,7 @@ static int torch_run(torch_server *ts, const char *cmd, double *out, int max)
 static double torch_w6(void)
 {
     torch_server one = {0};
-    if (torch_start(&one) != 0) return NAN;
+    if (torch_start(&one, 1) != 0) return NAN;
     double v = NAN;
     if (torch_run(&one, "W6 1 1", &v, 1) != 1) v = NAN;
     torch_stop(&one);
@@ -179,8 +195,10 @@ static void bench_row(torch_server *ts, bool torch, const char *label, const cha
     char cmd[64];
     snprintf(cmd, sizeof cmd, "%s %d %d", torch_name, threads, reps);
     for (int r = 0; r < rounds; r++) {
+        settle();
         n1 += fn(reps, ours + n1);
         if (torch) {
+            settle();
             int k = torch_run(ts, cmd, theirs + n2, MAX_SAMPLES - n2);
             if (k > 0) n2 += k;
         }
@@ -198,9 +216,11 @@ static void bench_row_pair(torch_server *ts, bool torch, const char *label, int 
     char cmd[64];
     snprintf(cmd, sizeof cmd, "W3 1 %d", reps);
     for (int r = 0; r < rounds; r++) {
+        settle();
         int k = fn(reps, ours);
         for (int i = 0; i + 1 < k; i += 2) f1[n1] = ours[i], b1[n1++] = ours[i + 1];
         if (torch) {
+            settle();
             k = torch_run(ts, cmd, theirs, MAX_SAMPLES);
             for (int i = 0; i + 1 < k; i += 2) f2[n2] = theirs[i], b2[n2++] = theirs[i + 1];
         }
@@ -223,8 +243,10 @@ static void bench_row_gemm(torch_server *ts, bool torch, int64_t n, ag_dtype dt,
     snprintf(cmd, sizeof cmd, "W4 %d %d %lld %s", threads, reps, (long long)n,
              dt == AG_F32 ? "f32" : "f64");
     for (int r = 0; r < rounds; r++) {
+        settle();
         n1 += fn(reps, ours + n1, n, dt);
         if (torch) {
+            settle();
             int k = torch_run(ts, cmd, theirs + n2, MAX_SAMPLES - n2);
             if (k > 0) n2 += k;
         }
