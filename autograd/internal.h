@@ -206,6 +206,7 @@ ag_tensor *ag__as_keepdim(ag_tensor *t, const ag_tensor *x, int axis, bool keepd
             AG_PRAGMA(omp parallel for simd schedule(static))                          \
             for (int64_t i = 0; i < pfor_n_; i++) { __VA_ARGS__ }                      \
         } else {                                                                       \
+            AG_PRAGMA(omp simd)                                                        \
             for (int64_t i = 0; i < pfor_n_; i++) { __VA_ARGS__ }                      \
         }                                                                              \
     } while (0)
