@@ -18,10 +18,7 @@ struct ag_batcher {
 ag_batcher *ag_batcher_new(const ag_dataset *ds, int64_t batch_size, bool shuffle, uint64_t seed,
                            bool drop_last)
 {
-    if (!ds) {
-        ag__error("ag_batcher_new: dataset is NULL");
-        return NULL;
-    }
+    if (!ag__data_check("ag_batcher_new", "dataset", ds)) return NULL;
     int64_t n = ds->x->shape[0];
     if (batch_size < 1) {
         ag__error("ag_batcher_new: batch_size %lld must be at least 1", (long long)batch_size);
@@ -121,7 +118,8 @@ int64_t ag_batcher_num_batches(const ag_batcher *b)
         ag__error("ag_batcher_num_batches: batcher is NULL");
         return -1;
     }
-    return b->drop_last ? b->n / b->batch : (b->n + b->batch - 1) / b->batch;
+    /* n / batch rounded up, without n + batch - 1 (which overflows for a huge batch_size) */
+    return b->n / b->batch + (!b->drop_last && b->n % b->batch != 0);
 }
 
 void ag_batcher_free(ag_batcher *b)

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../autograd/internal.h"
 #include "fit_internal.h"
+#include "nn_internal.h"
 
 typedef enum { CB_EARLY_STOP, CB_CHECKPOINT, CB_USER } cb_kind;
 
@@ -126,6 +126,7 @@ static int take_snapshot(ag_callback *cb, ag_trainer *t)
         }
         /* Own scope + keep: the copies belong to the callback whatever scope the caller is in. */
         ag_scope *s = ag_scope_begin();
+        if (!s) return -1; /* without it the copies would be kept twice */
         for (; cb->nsnap < n; cb->nsnap++) {
             cb->snap[cb->nsnap] = ag_keep(ag_copy(ag_module_param(t->model, cb->nsnap)));
             if (!cb->snap[cb->nsnap]) break;
@@ -184,9 +185,7 @@ static int checkpoint(ag_callback *cb, ag_trainer *t, int epoch, double value, F
     snprintf(val, sizeof val, "%.17g", value);
     const char *meta[6] = {"epoch", ep, "monitor", cb->monitor, "monitor_value", val};
     if (ag_checkpoint_save(cb->path, t->model, t->opt, 3, meta) < 0) {
-        char inner[400];
-        snprintf(inner, sizeof inner, "%s", ag_last_error());
-        ag__error("ag_fit: model checkpoint after epoch %d: %s", epoch + 1, inner);
+        ag__error_prepend("ag_fit: model checkpoint after epoch %d: ", epoch + 1);
         return -1;
     }
     if (log && cb->save_best_only)

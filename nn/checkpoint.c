@@ -18,7 +18,7 @@
 
 #include "io_internal.h"
 
-static const char *RESERVED[] = {"optimizer", "optim_steps", "lr"};
+static const char *const RESERVED[] = {"optimizer", "optim_steps", "lr"};
 
 static char *join(const char *a, const char *b)
 {
@@ -100,7 +100,7 @@ int ag_module_save(const ag_module *m, const char *path)
 {
     if (!m) return ag__error("ag_module_save: module is NULL"), -1;
     /* "format": "pt" is what PyTorch-side safetensors readers expect of a state_dict file. */
-    static const char *meta[] = {"format", "pt"};
+    static const char *const meta[] = {"format", "pt"};
     return save("ag_module_save", path, m, NULL, false, 1, meta);
 }
 

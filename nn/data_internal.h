@@ -14,6 +14,15 @@ ag_tensor *ag__data_rows(const ag_tensor *t, const int64_t *rows, int64_t start,
 ag_dataset *ag__data_take(const char *fn, ag_tensor *x, ag_tensor *y, int num_classes,
                           bool discard);
 
+/* Checks a dataset handed to a public function (`what` names it, e.g. "dataset" or "training
+ * dataset"): non-NULL, x and y non-NULL and at least 1-D with the same first dimension and dtype.
+ * The struct is public, so a hand-built one is checked before its rows are read. */
+bool ag__data_check(const char *fn, const char *what, const ag_dataset *ds);
+
+/* Every element of t is a whole number in [0, nc); otherwise an error "fn: what[i] = v is not a
+ * class index in [0, nc)" naming the first bad element. */
+bool ag__data_check_labels(const char *fn, const char *what, const ag_tensor *t, int nc);
+
 /* A random permutation of 0..n-1 from `r` (Fisher-Yates with ag_rng_below). */
 void ag__data_permute(ag_rng *r, int64_t *perm, int64_t n);
 

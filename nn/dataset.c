@@ -37,6 +37,20 @@ void ag__data_permute(ag_rng *r, int64_t *perm, int64_t n)
     }
 }
 
+bool ag__data_check_labels(const char *fn, const char *what, const ag_tensor *t, int nc)
+{
+    for (int64_t i = 0; i < t->numel; i++) {
+        double v;
+        AG_DISPATCH(t->dtype, T, v = (double)((const T *)t->data)[i];);
+        if (!(v >= 0 && v < nc && v == floor(v))) {
+            ag__error("%s: %s[%lld] = %.17g is not a class index in [0, %d)", fn, what,
+                      (long long)i, v, nc);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Every y is a whole number in [0, nc): class-index targets. */
 static bool check_labels(const char *fn, const ag_tensor *y, int nc)
 {
@@ -46,14 +60,28 @@ static bool check_labels(const char *fn, const ag_tensor *y, int nc)
                   ag_shape_str(y, s, sizeof s));
         return false;
     }
-    for (int64_t i = 0; i < y->numel; i++) {
-        double v;
-        AG_DISPATCH(y->dtype, T, v = (double)((const T *)y->data)[i];);
-        if (!(v >= 0 && v < nc && v == floor(v))) {
-            ag__error("%s: target y[%lld] = %.17g is not a class index in [0, %d)", fn,
-                      (long long)i, v, nc);
-            return false;
-        }
+    return ag__data_check_labels(fn, "target y", y, nc);
+}
+
+bool ag__data_check(const char *fn, const char *what, const ag_dataset *ds)
+{
+    char sx[AG_SHAPE_BUF], sy[AG_SHAPE_BUF];
+    if (!ds) {
+        ag__error("%s: %s is NULL", fn, what);
+        return false;
+    }
+    if (!ds->x || !ds->y) {
+        ag__error("%s: %s has no %s tensor (make datasets with ag_dataset_new)", fn, what,
+                  ds->x ? "y" : "x");
+        return false;
+    }
+    if (ds->x->ndim < 1 || ds->y->ndim < 1 || ds->x->shape[0] != ds->y->shape[0] ||
+        ds->x->dtype != ds->y->dtype) {
+        ag__error("%s: %s has x %s %s and y %s %s, which need the same first dimension and "
+                  "dtype (make datasets with ag_dataset_new)", fn, what,
+                  ag_dtype_name(ds->x->dtype), ag_shape_str(ds->x, sx, sizeof sx),
+                  ag_dtype_name(ds->y->dtype), ag_shape_str(ds->y, sy, sizeof sy));
+        return false;
     }
     return true;
 }
@@ -138,11 +166,7 @@ void ag_dataset_free(ag_dataset *ds)
 
 int64_t ag_dataset_size(const ag_dataset *ds)
 {
-    if (!ds) {
-        ag__error("ag_dataset_size: dataset is NULL");
-        return -1;
-    }
-    return ds->x->shape[0];
+    return ag__data_check("ag_dataset_size", "dataset", ds) ? ds->x->shape[0] : -1;
 }
 
 /* Rows given by index (rows != NULL) or the run start..start+n-1, as a new dataset. */
@@ -161,10 +185,7 @@ static ag_dataset *take_rows(const char *fn, const ag_dataset *ds, const int64_t
 
 ag_dataset *ag_dataset_subset(const ag_dataset *ds, const int64_t *rows, int64_t n)
 {
-    if (!ds) {
-        ag__error("ag_dataset_subset: dataset is NULL");
-        return NULL;
-    }
+    if (!ag__data_check("ag_dataset_subset", "dataset", ds)) return NULL;
     int64_t N = ds->x->shape[0];
     if (n < 0 || (n > 0 && !rows)) {
         ag__error("ag_dataset_subset: %s for n = %lld", n < 0 ? "negative count" : "rows is NULL",
@@ -186,8 +207,9 @@ int ag_dataset_split(const ag_dataset *ds, double fraction, bool shuffle, uint64
 {
     if (first) *first = NULL;
     if (second) *second = NULL;
-    if (!ds || !first || !second) {
-        ag__error("ag_dataset_split: %s is NULL", !ds ? "dataset" : "an output pointer");
+    if (!ag__data_check("ag_dataset_split", "dataset", ds)) return -1;
+    if (!first || !second) {
+        ag__error("ag_dataset_split: an output pointer is NULL");
         return -1;
     }
     int64_t N = ds->x->shape[0];
@@ -224,10 +246,7 @@ int ag_dataset_split(const ag_dataset *ds, double fraction, bool shuffle, uint64
 
 ag_dataset *ag_dataset_cast(const ag_dataset *ds, ag_dtype dtype)
 {
-    if (!ds) {
-        ag__error("ag_dataset_cast: dataset is NULL");
-        return NULL;
-    }
+    if (!ag__data_check("ag_dataset_cast", "dataset", ds)) return NULL;
     if (dtype != AG_F32 && dtype != AG_F64) {
         ag__error("ag_dataset_cast: invalid dtype %d (use AG_F32 or AG_F64)", (int)dtype);
         return NULL;

@@ -4,8 +4,8 @@
  */
 #include <string.h>
 
-#include "../autograd/internal.h"
 #include "fit_internal.h"
+#include "nn_internal.h"
 
 /* Evaluation mode and no-grad, remembering what to restore. */
 typedef struct eval_guard {
@@ -45,6 +45,10 @@ int ag_evaluate(ag_trainer *t, const ag_dataset *ds, int64_t batch_size, double 
     int rc = 0;
     for (int64_t step = 1; rc == 0; step++) {
         ag_scope *s = ag_scope_begin();
+        if (!s) {
+            rc = -1;
+            break;
+        }
         ag_tensor *xb = NULL, *yb = NULL;
         int got = ag_batcher_next(b, &xb, &yb);
         if (got <= 0) {
@@ -55,9 +59,7 @@ int ag_evaluate(ag_trainer *t, const ag_dataset *ds, int64_t batch_size, double 
         ag_tensor *pred = ag_module_forward(t->model, xb);
         ag_tensor *l = pred ? ag__trainer_loss(t, pred, yb) : NULL;
         if (!l || ag__acc_add(t, &a, pred, yb, ag_item(l)) < 0) {
-            char inner[400];
-            snprintf(inner, sizeof inner, "%s", ag_last_error());
-            ag__error("ag_evaluate: batch %lld: %s", (long long)step, inner);
+            ag__error_prepend("ag_evaluate: batch %lld: ", (long long)step);
             rc = -1;
         }
         ag_scope_end(s);
@@ -101,18 +103,21 @@ ag_tensor *ag_predict(ag_module *model, const ag_tensor *x, int64_t batch_size)
                   ag_shape_str(x, s, sizeof s), ag_dtype_name(ag_get_dtype(x)), ag_dtype_name(dt));
         return NULL;
     }
-    int64_t n = ag_dim(x, 0);
+    int64_t n = ag_dim(x, 0), k = batch_size < n ? batch_size : n;
     eval_guard g = eval_begin(model);
     /* The first batch fixes the output's shape; it is kept past its scope so the result can be
      * allocated in the caller's ownership (their scope, or theirs to free). */
     ag_scope *sc = ag_scope_begin();
-    ag_tensor *first = ag_keep(forward_rows(model, x, 0, batch_size < n ? batch_size : n));
-    ag_scope_end(sc);
+    ag_tensor *first = sc ? ag_keep(forward_rows(model, x, 0, k)) : NULL;
+    if (sc) ag_scope_end(sc);
     ag_tensor *out = NULL;
-    if (!first) goto done;
-    if (ag_ndim(first) < 1 || ag_dim(first, 0) != (batch_size < n ? batch_size : n)) {
+    if (!first) {
+        ag__error_prepend("ag_predict: rows [0, %lld): ", (long long)k);
+        goto done;
+    }
+    if (ag_ndim(first) < 1 || ag_dim(first, 0) != k) {
         ag__error("ag_predict: the model returned %s for a batch of %lld examples",
-                  ag_shape_str(first, s, sizeof s), (long long)(batch_size < n ? batch_size : n));
+                  ag_shape_str(first, s, sizeof s), (long long)k);
         goto done;
     }
     int64_t shape[AG_MAX_DIMS];
@@ -121,18 +126,23 @@ ag_tensor *ag_predict(ag_module *model, const ag_tensor *x, int64_t batch_size)
     int64_t row = ag_numel(first) / ag_dim(first, 0);
     size_t esz = ag_dtype_size(ag_get_dtype(first));
     out = ag_zeros(ag_get_dtype(first), ag_ndim(first), shape);
-    if (!out) goto done;
+    if (!out) {
+        ag__error_prepend("ag_predict: ");
+        goto done;
+    }
     char *dst = ag_data(out);
     memcpy(dst, ag_data(first), (size_t)ag_numel(first) * esz);
     for (int64_t start = ag_dim(first, 0); start < n; start += batch_size) {
         int64_t stop = n - start < batch_size ? n : start + batch_size;
         sc = ag_scope_begin();
-        ag_tensor *yb = forward_rows(model, x, start, stop);
+        ag_tensor *yb = sc ? forward_rows(model, x, start, stop) : NULL;
         bool ok = yb && ag_numel(yb) == (stop - start) * row && ag_get_dtype(yb) == ag_get_dtype(out);
         if (ok) memcpy(dst + (size_t)(start * row) * esz, ag_data(yb), (size_t)ag_numel(yb) * esz);
         else if (yb) ag__error("ag_predict: the model returned %s for rows [%lld, %lld)",
                                ag_shape_str(yb, s, sizeof s), (long long)start, (long long)stop);
-        ag_scope_end(sc);
+        else ag__error_prepend("ag_predict: rows [%lld, %lld): ", (long long)start,
+                               (long long)stop);
+        if (sc) ag_scope_end(sc);
         if (!ok) {
             ag__discard(out); /* the caller's (or their scope's) new tensor, taken back */
             out = NULL;

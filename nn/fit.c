@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../autograd/internal.h"
 #include "fit_internal.h"
+#include "nn_internal.h"
 
 /* ---- the trainer ---- */
 
@@ -167,6 +167,7 @@ static int split_data(fit_run *r, const ag_dataset *train)
     /* In a scope of our own: the copies then belong to the datasets alone, not also to a scope
      * the caller may have open (which would hold them until it ends). */
     ag_scope *s = ag_scope_begin();
+    if (!s) return -1;
     int rc = ag_dataset_split(train, o->validation_split, false, 0, &r->split_train, &r->split_val);
     ag_scope_end(s);
     if (rc < 0) return -1;
@@ -185,9 +186,7 @@ static void run_free(fit_run *r)
 /* Prefixes the current error with "ag_fit: epoch E, step S: ". */
 static void step_error(int epoch, int64_t step)
 {
-    char inner[400];
-    snprintf(inner, sizeof inner, "%s", ag_last_error());
-    ag__error("ag_fit: epoch %d, step %lld: %s", epoch + 1, (long long)step, inner);
+    ag__error_prepend("ag_fit: epoch %d, step %lld: ", epoch + 1, (long long)step);
 }
 
 /* One epoch of training steps. Returns 0, 1 when the loss diverged, -1 on error. */

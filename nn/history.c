@@ -127,7 +127,8 @@ double ag_history_get(const ag_history *h, const char *name, int epoch)
                   column_list(h, cols, sizeof cols));
         return NAN;
     }
-    int r = epoch - h->first_epoch;
+    /* In 64 bits: any int epoch (INT_MIN included) is then a range error, not an overflow. */
+    int64_t r = (int64_t)epoch - h->first_epoch;
     if (r < 0 || r >= h->rows) {
         if (h->rows == 0)
             ag__error("ag_history_get: epoch %d requested but the history has no epochs", epoch);

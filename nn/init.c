@@ -30,10 +30,11 @@ int ag_init_fill(ag_tensor *t, ag_init init, int64_t fan_in, int64_t fan_out, ag
                   ag__op_name(t->node));
         return -1;
     }
-    /* Glorot needs fan_in + fan_out > 0, He and torch need fan_in > 0. */
+    /* Glorot needs fan_in + fan_out > 0, He and torch need fan_in > 0 (tested without adding,
+     * so that huge fans cannot overflow). */
     bool uses_out = init == AG_INIT_GLOROT_UNIFORM || init == AG_INIT_GLOROT_NORMAL;
     if (init != AG_INIT_ZEROS &&
-        (fan_in < 0 || fan_out < 0 || fan_in + (uses_out ? fan_out : 0) <= 0)) {
+        (fan_in < 0 || fan_out < 0 || (fan_in == 0 && (!uses_out || fan_out == 0)))) {
         ag__error("%s: %s needs positive fans, got fan_in %lld, fan_out %lld", fn,
                   init_name(init), (long long)fan_in, (long long)fan_out);
         return -1;

@@ -1,6 +1,6 @@
-/* nn/io_internal.h - what the safetensors files of nn/ share (json.c, safetensors.c,
- * checkpoint.c): the JSON parser used for headers, the loaded-file struct, and the save/load
- * entry points that take the public function's name so errors start with it.
+/* nn/io_internal.h - what the safetensors files of nn/ share (json.c, safetensors.c, st_file.c,
+ * safetensors_write.c, checkpoint.c): the JSON parser used for headers, the loaded-file struct,
+ * and the save/load entry points that take the public function's name so errors start with it.
  * Not installed.
  */
 #ifndef AG_IO_INTERNAL_H
@@ -75,7 +75,7 @@ static inline void ag__swap_elements(unsigned char *p, int64_t n, size_t size)
         }
 }
 
-/* ---- loaded files (nn/safetensors.c) ---- */
+/* ---- loaded files (read by nn/safetensors.c, accessed in nn/st_file.c) ---- */
 
 struct ag_st_file {
     int n;               /* tensors, sorted by name */

@@ -26,8 +26,8 @@ static int fail(parser *p, const char *what)
 
 const char *ag__json_type_name(ag__json_type t)
 {
-    static const char *names[] = {"an object", "an array", "a string", "an integer",
-                                  "a non-integer number", "true/false/null"};
+    static const char *const names[] = {"an object", "an array", "a string", "an integer",
+                                        "a non-integer number", "true/false/null"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -282,7 +282,7 @@ static int parse_value(parser *p, int32_t *out)
         return 0;
     }
     if (c == '-' || (c >= '0' && c <= '9')) return parse_number(p, idx);
-    static const char *lits[] = {"true", "false", "null"};
+    static const char *const lits[] = {"true", "false", "null"};
     for (int i = 0; i < 3; i++) {
         size_t k = strlen(lits[i]);
         if (p->len - p->pos >= k && memcmp(p->s + p->pos, lits[i], k) == 0) {

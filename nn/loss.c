@@ -67,16 +67,6 @@ ag_tensor *ag__loss_reduce(ag_tensor *per, ag_reduction r)
     return NULL; /* unreachable: ag__loss_opts checked the value */
 }
 
-ag_tensor *ag__loss_return(ag_scope *scope, ag_tensor *result)
-{
-    /* Hold one reference across the end of the scope (which drops the scope's), then give it
-     * to the current owner: the same rule as a tensor an op creates. */
-    if (result) ag__retain(result);
-    ag_scope_end(scope);
-    if (result) ag__adopt(result);
-    return result;
-}
-
 /* Shapes of pred and target must be equal (no broadcasting: a [N, 1] prediction against [N]
  * targets would silently become an [N, N] loss). */
 static bool same_shape(const char *fn, const char *a_name, ag_tensor *a, const char *b_name,
@@ -105,7 +95,7 @@ static ag_tensor *regression_loss(const char *fn, enum regression kind, ag_tenso
     ag_tensor *d = ag_sub(pred, target);
     /* (p - t)^2 as d*d: the gradient 2*d*g is exact, as PyTorch's. |d| has subgradient 0 at 0. */
     ag_tensor *per = kind == MSE ? ag_mul(d, d) : ag_abs(d);
-    return ag__loss_return(sc, ag__loss_reduce(per, o.reduction));
+    return ag__scope_return(sc, ag__loss_reduce(per, o.reduction));
 }
 
 ag_tensor *ag_mse_loss(ag_tensor *pred, ag_tensor *target, const ag_loss_opts *opts)
@@ -163,5 +153,5 @@ ag_tensor *ag_bce_with_logits(ag_tensor *logits, ag_tensor *target, const ag_los
         ag_tensor *l = ag_add_scalar(ag_mul(ag_add_scalar(ag_copy(pw), -1.0), target), 1.0);
         sp = ag_mul(l, sp);
     }
-    return ag__loss_return(sc, ag__loss_reduce(ag_add(lin, sp), o.reduction));
+    return ag__scope_return(sc, ag__loss_reduce(ag_add(lin, sp), o.reduction));
 }

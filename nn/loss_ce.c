@@ -165,5 +165,5 @@ ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *target, const ag_loss_
             result = ag__loss_reduce(per, o.reduction);
     }
     free(idx);
-    return ag__loss_return(sc, result);
+    return ag__scope_return(sc, result);
 }

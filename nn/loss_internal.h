@@ -1,11 +1,12 @@
-/* nn/loss_internal.h - what nn/loss.c and nn/loss_ce.c share: option and argument checks, the
- * reduction step, and returning a result computed inside a private scope.
+/* nn/loss_internal.h - what nn/loss.c and nn/loss_ce.c share: option and argument checks and the
+ * reduction step. A loss returns its result from its private scope with ag__scope_return
+ * (nn_internal.h).
  * Not installed.
  */
 #ifndef AG_NN_LOSS_INTERNAL_H
 #define AG_NN_LOSS_INTERNAL_H
 
-#include "../autograd/internal.h"
+#include "nn_internal.h"
 
 /* Which options a loss accepts besides the reduction. */
 enum { AG__LOSS_SMOOTHING = 1, AG__LOSS_CLASS_WEIGHTS = 2, AG__LOSS_POS_WEIGHT = 4 };
@@ -24,9 +25,5 @@ bool ag__loss_pair(const char *fn, ag_tensor *a, const char *a_name, ag_tensor *
  * or `per` itself for AG_REDUCE_NONE. */
 ag_tensor *ag__loss_reduce(ag_tensor *per, ag_reduction r);
 
-/* Ends `scope` (opened by the loss to free its intermediates) and hands `result` to whoever
- * owns new tensors now: the caller's scope, or the caller. NULL stays NULL (the error of the op
- * that failed is kept). */
-ag_tensor *ag__loss_return(ag_scope *scope, ag_tensor *result);
 
 #endif

@@ -8,9 +8,10 @@
  * [N, C] predictions are compared as one-hot rows.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "../autograd/internal.h"
+#include "data_internal.h"
 #include "fit_internal.h"
 
 static const unsigned metric_bits[AG__MAX_METRICS] = {AG_METRIC_ACCURACY, AG_METRIC_MSE,
@@ -41,10 +42,9 @@ bool ag__model_dtype(const ag_module *m, ag_dtype *dt)
 int ag__check_dataset(const char *fn, const char *what, const ag_trainer *t,
                       const ag_dataset *ds)
 {
-    if (!ds || !ds->x || !ds->y) {
-        ag__error("%s: %s dataset is NULL", fn, what);
-        return -1;
-    }
+    char name[64];
+    snprintf(name, sizeof name, "%s dataset", what);
+    if (!ag__data_check(fn, name, ds)) return -1;
     int64_t n = ag_dataset_size(ds);
     if (n < 1) {
         ag__error("%s: %s dataset is empty", fn, what);

@@ -5,6 +5,7 @@
  * list handed to optimizers is a cache rebuilt on demand after the tree changes, so reading it in
  * a training loop costs nothing.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -26,6 +27,17 @@ ag_tensor *ag__scope_return(ag_scope *s, ag_tensor *y)
         ag__scope_add(y);
     }
     return y;
+}
+
+void ag__error_prepend(const char *fmt, ...)
+{
+    char old[sizeof ag__thread()->error], head[256];
+    snprintf(old, sizeof old, "%s", ag_last_error());
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    ag__error("%s%s", head, old);
 }
 
 void ag__error_prefix(const char *fn, const char *prefix)
@@ -167,6 +179,9 @@ int ag_module_add_param(ag_module *m, const char *name, ag_tensor *param)
 int ag__module_add_new_param(ag_module *m, const char *name, ag_tensor *t)
 {
     if (!t) return -1;
+    /* A tensor just made here leaves the caller's scope (its reference becomes the module's), so
+     * freeing the module frees it at once rather than at the end of that scope. */
+    ag__unscope(t);
     if (ag_module_add_param(m, name, t) == 0) return 0;
     if (t->caller_refs > 0) ag_tensor_free(t); /* else its scope frees it */
     return -1;

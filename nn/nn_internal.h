@@ -42,11 +42,19 @@ void ag__module_record_shapes(bool on);
 ag_tensor *ag__scope_return(ag_scope *s, ag_tensor *y);
 
 /* Replaces the recorded error "fn: rest" by "fn: <prefix>rest", so an error raised inside a
- * layer says where it happened (e.g. "layer 1 (Dense) of Sequential: "). */
+ * layer says where it happened (e.g. "layer 1 (Dense) of Sequential: "). A message from another
+ * function is kept whole after the prefix ("fn: <prefix>ag_tensor: shape ... is too large"), so
+ * every public function's error starts with its own name. */
 void ag__error_prefix(const char *fn, const char *prefix);
 
-/* ag_module_add_param for a tensor just created by the caller (may be NULL: then -1): on
- * failure the tensor is freed (or left to its scope), so nothing leaks. */
+/* Puts a printf-formatted prefix in front of the whole recorded error, e.g.
+ * ag__error_prepend("ag_fit: epoch %d, step %lld: ", ...) before the message of the op that
+ * failed inside that step. */
+void ag__error_prepend(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ag_module_add_param for a tensor just created by the caller (may be NULL: then -1). The tensor
+ * leaves the current scope (when it is the scope's newest), so it lives exactly as long as the
+ * module; on failure it is freed (or left to its scope), so nothing leaks. */
 int ag__module_add_new_param(ag_module *m, const char *name, ag_tensor *t);
 
 /* "float32 [4,7]" style description of a tensor into buf. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "data_internal.h"
+#include "nn_internal.h"
 
 static double value_at(const ag_tensor *t, int64_t i)
 {
@@ -25,16 +26,12 @@ ag_tensor *ag_one_hot(const ag_tensor *labels, int num_classes)
         return NULL;
     }
     int64_t n = labels->numel;
-    for (int64_t i = 0; i < n; i++) {
-        double v = value_at(labels, i);
-        if (!(v >= 0 && v < num_classes && v == floor(v))) {
-            ag__error("ag_one_hot: labels[%lld] = %.17g is not a class index in [0, %d)",
-                      (long long)i, v, num_classes);
-            return NULL;
-        }
-    }
+    if (!ag__data_check_labels("ag_one_hot", "labels", labels, num_classes)) return NULL;
     ag_tensor *out = ag_zeros(labels->dtype, 2, (int64_t[]){n, num_classes});
-    if (!out) return NULL;
+    if (!out) {
+        ag__error_prefix("ag_one_hot", "");
+        return NULL;
+    }
     AG_DISPATCH(out->dtype, T, T *p = out->data;
                 for (int64_t i = 0; i < n; i++) p[i * num_classes + (int64_t)value_at(labels, i)] = 1;);
     return out;
@@ -188,6 +185,7 @@ ag_tensor *ag_resize_images(const ag_tensor *images, int64_t h, int64_t w, int64
     }
     ag_tensor *out = ag__new(images->dtype, 2, (int64_t[]){n, po});
     if (!out) {
+        ag__error_prefix("ag_resize_images", "");
         free(mem);
         return NULL;
     }

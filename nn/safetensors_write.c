@@ -2,9 +2,10 @@
  *
  * The header lists "__metadata__" first, then the tensors sorted by name (so the same tensors
  * always give the same bytes), with data_offsets in that order; it is padded with spaces so the
- * data starts 8-byte aligned, as the reference writer does. The file is written to
- * "<path>.tmp.<pid>", flushed and fsync'ed, closed, then renamed over `path`: a failure at any
- * point removes the temporary file and leaves an earlier file at `path` untouched.
+ * data starts 8-byte aligned, as the reference writer does. The file is written to a temporary
+ * file "<path>.tmp.<pid>.<k>" of its own, flushed and fsync'ed, closed, then renamed over `path`:
+ * a failure at any point removes the temporary file and leaves an earlier file at `path`
+ * untouched.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -213,16 +214,35 @@ static void sync_dir(const char *path)
     }
 }
 
+/* Creates a temporary file beside `path` that no one else is writing: "<path>.tmp.<pid>.<k>",
+ * created exclusively (O_EXCL) with the first k that is free. Threads of one process saving to
+ * the same path thus never share a temporary file (the last rename wins, with a whole file). */
+static FILE *create_temp(const char *fn, const char *path, char *tmp, size_t tlen)
+{
+    for (int k = 0;; k++) {
+        snprintf(tmp, tlen, "%s.tmp.%ld.%d", path, (long)getpid(), k);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0666);
+        if (fd < 0 && errno == EEXIST && k < 999) continue;
+        FILE *fp = fd < 0 ? NULL : fdopen(fd, "wb");
+        if (!fp) {
+            ag__error("%s: cannot create '%s': %s", fn, tmp, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                remove(tmp);
+            }
+        }
+        return fp;
+    }
+}
+
 static int write_atomic(const char *fn, const char *path, const sbuf *hdr, int n,
                         ag_tensor *const *tensors, const int *order)
 {
-    size_t tlen = strlen(path) + 32;
+    size_t tlen = strlen(path) + 48;
     char *tmp = malloc(tlen);
     if (!tmp) return ag__error("%s: out of memory", fn), -1;
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    FILE *fp = fopen(tmp, "wb");
+    FILE *fp = create_temp(fn, path, tmp, tlen);
     if (!fp) {
-        ag__error("%s: cannot create '%s': %s", fn, tmp, strerror(errno));
         free(tmp);
         return -1;
     }

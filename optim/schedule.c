@@ -11,6 +11,7 @@
  * ReduceLROnPlateau: mode "min", relative threshold; the lr only changes when the reduction is
  * larger than 1e-8 (PyTorch's eps).
  */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "optim_internal.h"
@@ -43,7 +44,8 @@ static double next_lr(const ag_scheduler *s, double lr)
     case S_COSINE: {
         int T = s->t_max;
         if (e == 0) return lr;
-        if ((e - 1 - T) % (2 * T) == 0)
+        /* in 64 bits: 2 * T overflows an int for t_max above INT_MAX / 2 */
+        if (((int64_t)e - 1 - T) % (2 * (int64_t)T) == 0)
             return lr + (s->base_lr - s->eta_min) * (1 - cos(PI / T)) / 2;
         return (1 + cos(PI * e / T)) / (1 + cos(PI * (e - 1) / T)) * (lr - s->eta_min) +
                s->eta_min;
@@ -160,15 +162,26 @@ int ag_sched_step(ag_scheduler *s)
                   "ag_sched_step_metric");
         return -1;
     }
+    if (s->epoch == INT_MAX) {
+        ag__error("ag_sched_step: the epoch counter would overflow (%d steps)", s->epoch);
+        return -1;
+    }
     s->epoch++;
-    double lr = next_lr(s, s->opt->lr);
-    /* Only a schedule that drove the lr to overflow or below zero could fail here. */
+    double old = s->opt->lr, lr = next_lr(s, old);
+    /* Only a schedule that drove the lr to overflow (a gamma above 1 for long enough) or below
+     * zero can fail here; the failed step is not counted, so the schedule stays as it was. */
+    if (!(lr >= 0 && isfinite(lr))) {
+        s->epoch--;
+        ag__error("ag_sched_step: epoch %d would set lr = %g (from lr = %g), which is not >= 0 "
+                  "and finite", s->epoch + 1, lr, old);
+        return -1;
+    }
     return ag_optim_set_lr(s->opt, lr);
 }
 
 static void plateau_step(ag_scheduler *s, double metric)
 {
-    s->epoch++;
+    if (s->epoch < INT_MAX) s->epoch++; /* saturates: the plateau logic does not use it */
     if (metric < s->best * (1. - s->threshold)) {
         s->best = metric;
         s->bad_epochs = 0;

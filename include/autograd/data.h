@@ -6,7 +6,9 @@
  *
  * Ownership: datasets are made by the functions below, owned by the caller and freed with
  * ag_dataset_free(), which frees x and y. Tensors returned by the other functions follow the
- * usual rules (current scope, or the caller outside a scope).
+ * usual rules (current scope, or the caller outside a scope). Every function taking a dataset
+ * checks it first (x and y present, at least 1-D, with the same N and dtype), so a struct filled
+ * in by hand gives an error rather than an out-of-bounds read.
  */
 #ifndef AUTOGRAD_DATA_H
 #define AUTOGRAD_DATA_H
@@ -106,8 +108,8 @@ ag_dataset *ag_load_csv(const char *path, const ag_csv_opts *opts);
  * labels). Every header field and the data length are checked. */
 ag_tensor *ag_load_idx(const char *path, ag_dtype dtype, double scale);
 
-/* Images [N, 28, 28] and labels [N] as a dataset with x [N, 784] scaled to [0, 1], 10 classes
- * (or as many as the labels say: max label + 1). Any image size works (x is [N, h*w]); either
+/* Images [N, 28, 28] and labels [N] as a dataset with x [N, 784] scaled to [0, 1] and
+ * num_classes = max label + 1 (10 for MNIST). Any image size works (x is [N, h*w]); either
  * file may be gzip-compressed. Different N in the two files is an error. */
 ag_dataset *ag_load_mnist(const char *images_path, const char *labels_path, ag_dtype dtype);
 

@@ -6,8 +6,9 @@
  * aligned, then the raw little-endian row-major data. Files written here load with the Python
  * safetensors readers (PyTorch or NumPy) and back.
  *
- * Writes are atomic: the file is written to "<path>.tmp.<pid>", flushed with fsync, then renamed
- * over `path`, so a crash mid-save leaves any previous file intact.
+ * Writes are atomic: the file is written to a temporary file of its own, "<path>.tmp.<pid>.<k>"
+ * (created exclusively, so threads saving to the same path never share one), flushed with fsync,
+ * then renamed over `path`, so a crash mid-save leaves any previous file intact.
  *
  * Reads check everything: header length against the file size, JSON syntax, every field's type,
  * dtype names, shapes, that data_offsets agree with dtype x shape, lie inside the buffer, do not

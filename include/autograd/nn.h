@@ -11,6 +11,10 @@
  * module (do not ag_tensor_free them). Tensors returned by forward follow the usual rules
  * (owned by the current scope, or by the caller outside a scope).
  *
+ * Threads: nothing in nn/ keeps global state, so threads may each build and train modules of
+ * their own at the same time (with the same seeds they get the same results as one thread).
+ * A module itself is used by one thread at a time (dropout advances the layer's generator).
+ *
  * Writing a new layer: fill an ag_module_class with a forward function, create the module with
  * ag_module_new(), register its parameters with ag_module_add_param() and any sub-modules with
  * ag_module_add_child().
@@ -50,7 +54,9 @@ typedef struct ag_module_class {
 ag_module *ag_module_new(const ag_module_class *cls, void *state);
 
 /* Registers `param` under `name` (no dots). The module takes ownership of the tensor (claimed with
- * ag_keep if it belongs to a scope) and sets requires_grad. Returns 0, or -1 on a NULL argument,
+ * ag_keep if it belongs to a scope) and sets requires_grad. A tensor belongs to one module only:
+ * a parameter of another module is not the caller's to give (to share a weight, use it in a
+ * forward function rather than registering it twice). Returns 0, or -1 on a NULL argument,
  * a duplicate name, a name containing '.', a tensor already registered in `m` or a non-leaf;
  * on failure the tensor stays with the caller. */
 int ag_module_add_param(ag_module *m, const char *name, ag_tensor *param);
@@ -97,7 +103,7 @@ ag_tensor *ag_module_param_by_name(const ag_module *m, const char *dotted_name);
 /* Total number of scalar parameters (Keras' "Total params"); -1 on a NULL module. */
 int64_t ag_module_count_weights(const ag_module *m);
 
-/* Zeroes the gradients of every parameter (those that have one). */
+/* Zeroes the gradients of every parameter that has one, with ag_zero_grad. */
 int ag_module_zero_grad(ag_module *m);
 
 /* Keras-style table: one row per child (layer name and kind, output shape with the batch

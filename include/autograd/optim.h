@@ -68,10 +68,10 @@ ag_rmsprop_opts ag_rmsprop_defaults(void);
 
 /* ---- constructors: n parameters, an array the optimizer copies (the tensors are not owned;
  * the optimizer holds a reference to each, so a parameter freed before it stays valid).
- * NULL and an error for n < 1, a NULL or non-leaf parameter, a parameter listed twice, or an
- * option out of range (the message names the option and its value). `opts` may be NULL for the
- * defaults. Ranges (all finite): lr, momentum, weight_decay, eps >= 0; dampening and alpha in
- * [0, 1]; beta1, beta2 in [0, 1). ---- */
+ * NULL and an error for n < 1, a NULL or non-leaf parameter, one that does not require grad, a
+ * parameter listed twice, or an option out of range (the message names the option and its
+ * value). `opts` may be NULL for the defaults. Ranges (all finite): lr, momentum, weight_decay,
+ * eps >= 0; dampening and alpha in [0, 1]; beta1, beta2 in [0, 1). ---- */
 
 ag_optimizer *ag_gd_new(int n, ag_tensor *const *params, double lr); /* plain gradient descent */
 ag_optimizer *ag_sgd_new(int n, ag_tensor *const *params, const ag_sgd_opts *opts);
@@ -85,7 +85,8 @@ ag_optimizer *ag_rmsprop_new(int n, ag_tensor *const *params, const ag_rmsprop_o
  * a gradient whose shape or dtype no longer matches its parameter). */
 int ag_optim_step(ag_optimizer *opt);
 
-/* Zeroes the gradients of all parameters (in place; parameters without one are left alone). */
+/* Zeroes the gradients of all parameters with ag_zero_grad (in place, or dropped when a gradient
+ * carries a graph; parameters without one are left alone). */
 int ag_optim_zero_grad(ag_optimizer *opt);
 
 /* The learning rate used by the next step, and setting it (lr >= 0, finite). */
