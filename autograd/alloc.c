@@ -299,10 +299,12 @@ ag_memory_stats ag_memory_get_stats(void)
 }
 
 void ag__scope_trim(void);
+void ag__backward_trim(void);
 
 void ag_memory_trim(void)
 {
     ag__scope_trim();
+    ag__backward_trim();
     for (int c = 0; c < N_CLASSES; c++) {
         while (tp.blocks[c]) {
             free_block *b = tp.blocks[c];

@@ -29,6 +29,18 @@ static _Thread_local int64_t order_len, order_cap;
 static _Thread_local frame *stack;
 static _Thread_local int64_t stack_cap;
 
+/* Frees the work arrays (ag_memory_trim, and so at thread exit). */
+void ag__backward_trim(void);
+void ag__backward_trim(void)
+{
+    free(order);
+    order = NULL;
+    order_len = order_cap = 0;
+    free(stack);
+    stack = NULL;
+    stack_cap = 0;
+}
+
 static bool grow(void **p, int64_t *cap, int64_t need, size_t elem)
 {
     if (need <= *cap) return true;
