@@ -58,7 +58,7 @@ LDLIBS  += $(BLASLIBS) $(ZLIBLIBS) -lm -lpthread
 
 # LIB_EXTRA and TEST_SRC can be narrowed on the command line while files are being written, e.g.
 # make BUILDROOT=build-x LIB_EXTRA=nn/loss.c TEST_SRC=tests/test_loss.c test
-LIB_EXTRA ?= $(wildcard nn/*.c) $(wildcard optim/*.c)
+LIB_EXTRA ?= $(wildcard nn/*.c) $(wildcard optim/*.c) $(wildcard tune/*.c)
 LIB_SRC  := $(wildcard autograd/*.c) $(wildcard ops/*.c) $(wildcard plot/*.c) $(LIB_EXTRA)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HEADERS  := include/autograd.h $(wildcard include/autograd/*.h)
@@ -69,13 +69,13 @@ STATIC := $(BUILD)/libautograd.a
 SHARED := $(BUILD)/libautograd.so
 
 .PHONY: all lib test demo demos demo-mlp demo-mlp-deep demo-optimizers demo-lr demo-backprop \
-        demo-gradcheck demo-custom install install-check clean check-criterion bench bench-quick \
+        demo-gradcheck demo-custom demo-tune-lr demo-tune-optimizers install install-check clean check-criterion bench bench-quick \
         bench-overhead bench-gemm
 
 all: lib
 lib: $(STATIC) $(SHARED)
 
-$(BUILD)/%.o: %.c $(HEADERS) autograd/internal.h $(wildcard ops/*.h nn/*.h optim/*.h plot/*.h)
+$(BUILD)/%.o: %.c $(HEADERS) autograd/internal.h $(wildcard ops/*.h nn/*.h optim/*.h plot/*.h tune/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -114,7 +114,8 @@ ifneq ($(origin LIB_EXTRA),command line)
 endif
 
 # ---- demos (each prints what it does and writes its pictures to the current directory) ----
-DEMOS := tutorial mnist_mlp optimizers lr_sweep backprop gradcheck_eps custom_model
+DEMOS := tutorial mnist_mlp optimizers lr_sweep backprop gradcheck_eps custom_model tune_lr \
+         tune_optimizers
 DEMO_BIN := $(DEMOS:%=$(BUILD)/demos/%)
 
 $(BUILD)/demos/%: demos/%.c demos/common.h $(STATIC)
@@ -140,6 +141,10 @@ demo-gradcheck: $(BUILD)/demos/gradcheck_eps
 	./$(BUILD)/demos/gradcheck_eps
 demo-custom: $(BUILD)/demos/custom_model
 	./$(BUILD)/demos/custom_model
+demo-tune-lr: $(BUILD)/demos/tune_lr
+	./$(BUILD)/demos/tune_lr
+demo-tune-optimizers: $(BUILD)/demos/tune_optimizers
+	./$(BUILD)/demos/tune_optimizers
 
 # ---- install ----
 install: lib

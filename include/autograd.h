@@ -11,6 +11,15 @@
  *   autograd/gradcheck.h  gradient checking by finite differences
  *   autograd/debug.h      graph printing, Graphviz export, anomaly mode
  *   autograd/random.h     seeded random numbers and random tensors
+ *   autograd/nn.h         modules: Dense, activations, dropout, Sequential, initializers
+ *   autograd/loss.h       MSE, L1, cross-entropy, binary cross-entropy (built from ops)
+ *   autograd/optim.h      GD, SGD, Adam, AdamW, RMSprop, schedules, gradient clipping
+ *   autograd/data.h       datasets, batching, CSV and IDX loaders, synthetic data
+ *   autograd/io.h         safetensors files, model save/load, checkpoints
+ *   autograd/fit.h        Keras-style compile / fit / evaluate / predict, callbacks
+ *   autograd/plot.h       line and scatter plots written as SVG
+ *   autograd/tune.h       hyperparameter search: spaces, grid/random/halving/ASHA, k-fold CV,
+ *                         parallel trials
  */
 #ifndef AUTOGRAD_H
 #define AUTOGRAD_H
@@ -35,5 +44,6 @@
 #include "autograd/io.h"
 #include "autograd/fit.h"
 #include "autograd/plot.h"
+#include "autograd/tune.h"
 
 #endif

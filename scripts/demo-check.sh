@@ -22,6 +22,8 @@ for d in "$@"; do
         gradcheck_eps) want=gradcheck_eps.svg ;;
         backprop) want=network.dot ;;
         mnist_mlp) want=fashion_mlp.safetensors ;;
+        tune_lr) want=tune_lr.svg ;;
+        tune_optimizers) want=tune_optimizers.svg ;;
         *) want= ;;
     esac
     if [ -n "$want" ] && [ ! -s "$dir/$want" ]; then
