@@ -119,9 +119,12 @@ void ag__progress_epoch_end(ag__progress *p, int64_t steps, int n, const char *c
     char line[1024], per[32];
     int len = bar(line, sizeof line, steps, p->target);
     per_step_text(per, sizeof per, steps > 0 ? elapsed / (double)steps : 0);
-    /* Keras prints whole seconds; below 10 s one decimal says more */
-    len += snprintf(line + len, sizeof line - (size_t)len,
-                    elapsed < 10 ? " - %.1fs %s" : " - %.0fs %s", elapsed, per);
+    /* Keras prints whole seconds; short epochs say more in ms or with one decimal */
+    if (elapsed < 1)
+        len += snprintf(line + len, sizeof line - (size_t)len, " - %.0fms %s", elapsed * 1e3, per);
+    else
+        len += snprintf(line + len, sizeof line - (size_t)len,
+                        elapsed < 10 ? " - %.1fs %s" : " - %.0fs %s", elapsed, per);
     len += values(line + len, sizeof line - (size_t)len, n, names, vals);
     if (p->live) {
         draw(p, line, len, true);
