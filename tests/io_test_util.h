@@ -1,4 +1,4 @@
-/* tests/io_test_util.h - what tests/test_safetensors.c and tests/test_checkpoint.c share: a
+/* tests/io_test_util.h - what tests/test_safetensors*.c and tests/test_checkpoint.c share: a
  * temporary directory per test (made by setup, removed with its files by teardown; give both to
  * the file's TestSuite), paths inside it, and the byte size of a tensor.
  */

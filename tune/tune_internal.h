@@ -111,4 +111,46 @@ int ag__write_csv(const ag_study *s, const char *path);
 /* Wall clock in seconds. */
 double ag__tune_now(void);
 
+/* ---- the cross-validation objective (objective_cv.c, cv_model.c) ---- */
+
+struct ag_cv {
+    ag_cv_opts o;
+    char activation[32], optimizer[32]; /* copies of the option strings */
+    int k;
+    ag_dataset *all;                    /* every example, for the refit */
+    ag_dataset **train, **val;          /* fold f: the other folds, and fold f */
+    int64_t in, out;
+    bool classification;
+};
+
+/* What one trial trains: the options overridden by the trial's values. */
+typedef struct ag__cv_cfg {
+    int layers, epochs;
+    int64_t hidden, batch_size;
+    ag_activation act;
+    double dropout, lr, momentum, weight_decay;
+    char optimizer[32];
+} ag__cv_cfg;
+
+/* One model, its optimizer and trainer. */
+typedef struct ag__cv_fold {
+    ag_module *m;
+    ag_optimizer *opt;
+    ag_trainer *t;
+} ag__cv_fold;
+
+/* Is name a hyperparameter the built-in model reads (layers, hidden, lr, ...)? */
+bool ag__cv_known_param(const char *name);
+/* Is name one of the activations the built-in model knows (none, relu, tanh, ...)? */
+bool ag__cv_known_activation(const char *name);
+/* Checks a configuration; fn names the caller in the message. 0 or -1. */
+int ag__cv_check_cfg(const char *fn, const ag__cv_cfg *c);
+/* The configuration of trial t: the CV's options overridden by the trial's values. 0 or -1. */
+int ag__cv_resolve(const ag_cv *cv, const ag_trial *t, ag__cv_cfg *c);
+/* Makes fold f's model (initial weights from seed), optimizer and trainer. 0, or -1 with f
+ * zeroed. */
+int ag__cv_fold_make(const ag_cv *cv, const ag_trial *t, const ag__cv_cfg *c, uint64_t seed,
+                     ag__cv_fold *f);
+void ag__cv_fold_free(ag__cv_fold *f);
+
 #endif
