@@ -6,8 +6,10 @@
  * rows) lda, ldb, ldc:
  *     C[m,n] = alpha * op(A) op(B) + beta * C + bias      (bias broadcast over rows, optional)
  * op(X) is X or X^T; transposes are absorbed when the operands are packed, so no transposed copy
- * is made. beta == 0 means C is not read (it may hold garbage or NaN). Each element of C sums its
- * k products in the same order whatever the thread count, so results are deterministic.
+ * is made (except that small float products copy a transposed B, n*k elements, to a per-thread
+ * buffer: see ops/gemm_small.c). beta == 0 means C is not read (it may hold garbage or NaN).
+ * Each element of C sums its k products in the same order whatever the thread count, so results
+ * are deterministic.
  * Large products run on OpenMP threads, unless called from inside a parallel region.
  */
 #ifndef AG_OPS_GEMM_H
@@ -58,9 +60,20 @@ void ag__gemm_ukr_f64_ref(int64_t kc, const double *a, const double *b, double *
  * p it packed (0 when no fast version applies), the caller packs the rest. */
 int64_t ag__gemm_pack_rows(ag_dtype dt, int mr, int64_t kc, const void *src, int64_t rs,
                            void *dst);
+/* Copies op(B) = B^T, B stored [n, k] with row stride ldb, to row order: dst[p*n + j] =
+ * b[j*ldb + p] (8x8 blocks in registers; AVX2 kernels only, like ag__gemm_small_f32). */
+void ag__gemm_transpose_f32(int64_t n, int64_t k, const float *b, int64_t ldb, float *dst);
 /* Tests and benchmarks only: true makes ag__gemm use the portable kernels (not thread-safe:
  * set it while no GEMM runs). */
 void ag__gemm_force_portable(bool on);
+/* True when the AVX2+FMA kernels are in use (CPU has them and the portable ones are not forced). */
+bool ag__gemm_avx2(void);
+/* Small float products without packing (ops/gemm_small.c): C[m,n] = alpha op(A) op(B) + beta C
+ * + bias, with op(A)(i, p) = a[i*ars + p*acs] and op(B)(p, j) = b[p*ldb + j] (rows contiguous);
+ * beta == 0 does not read C. Needs k >= 1. Returns false (nothing done) without AVX2+FMA. */
+bool ag__gemm_small_f32(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                        int64_t ars, int64_t acs, const float *b, int64_t ldb, float beta,
+                        float *c, int64_t ldc, const float *bias);
 /* Name of the kernel in use ("avx2+fma" or "portable"), for benchmarks and reports. */
 const char *ag__gemm_kernel_name(void);
 
@@ -70,5 +83,27 @@ ag_tensor *ag__matmul_nt(ag_tensor *a, ag_tensor *b);
 /* a [..., k, m], b [..., k, n] -> a^T b [..., m, n].
  *                                  da: b g^T = matmul_nt(b, g)   db: a g = matmul(a, g)   */
 ag_tensor *ag__matmul_tn(ag_tensor *a, ag_tensor *b);
+
+/* For AVX code (<immintrin.h> included by the user): in-place transpose of 8 rows of 8 floats
+ * r0..r7 (r_q becomes column q). */
+#define TRANSPOSE8_PS(r0, r1, r2, r3, r4, r5, r6, r7)                                       \
+    do {                                                                                   \
+        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);           \
+        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);           \
+        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);           \
+        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);           \
+        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE); \
+        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE); \
+        __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE); \
+        __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE); \
+        r0 = _mm256_permute2f128_ps(u0, u4, 0x20);                                         \
+        r1 = _mm256_permute2f128_ps(u1, u5, 0x20);                                         \
+        r2 = _mm256_permute2f128_ps(u2, u6, 0x20);                                         \
+        r3 = _mm256_permute2f128_ps(u3, u7, 0x20);                                         \
+        r4 = _mm256_permute2f128_ps(u0, u4, 0x31);                                         \
+        r5 = _mm256_permute2f128_ps(u1, u5, 0x31);                                         \
+        r6 = _mm256_permute2f128_ps(u2, u6, 0x31);                                         \
+        r7 = _mm256_permute2f128_ps(u3, u7, 0x31);                                         \
+    } while (0)
 
 #endif

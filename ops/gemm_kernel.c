@@ -166,26 +166,7 @@ AVX_TARGET static void ukr_f64_avx2(int64_t kc, const double *a, const double *b
  * at a time in registers, a group of 8 (4) rows streaming along k at a time, instead of one
  * scattered store per element. ---- */
 
-/* In-place transpose of 8 rows of 8 floats r0..r7 (r_q becomes column q). */
-#define TRANSPOSE8_PS(r0, r1, r2, r3, r4, r5, r6, r7)                                       \
-    do {                                                                                   \
-        __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);           \
-        __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);           \
-        __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);           \
-        __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);           \
-        __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE); \
-        __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE); \
-        __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE); \
-        __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE); \
-        r0 = _mm256_permute2f128_ps(u0, u4, 0x20);                                         \
-        r1 = _mm256_permute2f128_ps(u1, u5, 0x20);                                         \
-        r2 = _mm256_permute2f128_ps(u2, u6, 0x20);                                         \
-        r3 = _mm256_permute2f128_ps(u3, u7, 0x20);                                         \
-        r4 = _mm256_permute2f128_ps(u0, u4, 0x31);                                         \
-        r5 = _mm256_permute2f128_ps(u1, u5, 0x31);                                         \
-        r6 = _mm256_permute2f128_ps(u2, u6, 0x31);                                         \
-        r7 = _mm256_permute2f128_ps(u3, u7, 0x31);                                         \
-    } while (0)
+/* (TRANSPOSE8_PS, the 8x8 float transpose in registers, is in ops/gemm.h.) */
 
 /* float panels of 16 rows (B) or 6 rows (A), 8 columns of k per block; returns the number of
  * leading columns packed (a multiple of 8). */
@@ -271,7 +252,7 @@ static bool portable_forced;
 
 void ag__gemm_force_portable(bool on) { portable_forced = on; }
 
-static bool use_avx2(void)
+bool ag__gemm_avx2(void)
 {
 #ifdef GEMM_X86
     /* (__builtin_cpu_supports initialises itself; the answer does not change, so no lock) */
@@ -284,7 +265,7 @@ static bool use_avx2(void)
 void ag__gemm_kernels(ag_gemm_ukr_f32 *f32, ag_gemm_ukr_f64 *f64)
 {
 #ifdef GEMM_X86
-    if (use_avx2()) {
+    if (ag__gemm_avx2()) {
         *f32 = ukr_f32_avx2;
         *f64 = ukr_f64_avx2;
         return;
@@ -298,7 +279,7 @@ int64_t ag__gemm_pack_rows(ag_dtype dt, int mr, int64_t kc, const void *src, int
                            void *dst)
 {
 #ifdef GEMM_X86
-    if (use_avx2()) {
+    if (ag__gemm_avx2()) {
         if (dt == AG_F32 && (mr == 16 || mr == 6)) return pack_rows_f32(mr, kc, src, rs, dst);
         if (dt == AG_F64 && (mr == 8 || mr == 6)) return pack_rows_f64(mr, kc, src, rs, dst);
     }
@@ -307,4 +288,4 @@ int64_t ag__gemm_pack_rows(ag_dtype dt, int mr, int64_t kc, const void *src, int
     return 0;
 }
 
-const char *ag__gemm_kernel_name(void) { return use_avx2() ? "avx2+fma" : "portable"; }
+const char *ag__gemm_kernel_name(void) { return ag__gemm_avx2() ? "avx2+fma" : "portable"; }

@@ -19,12 +19,47 @@ enum kind { SOFTMAX, LOG_SOFTMAX, LOGSUMEXP };
 
 #define IBLK 128
 
+/* The kernel below for the last axis (inner == 1, contiguous lanes): the same operations in the
+ * same order, without the lane-block bookkeeping that dominates short rows (a classifier's
+ * [batch, 10] logits). */
+static void rows_kernel(const ag_tensor *x, ag_tensor *y, int64_t outer, int64_t n, enum kind k)
+{
+    AG_DISPATCH(x->dtype, T, const T *px = x->data; T *py = y->data;
+        AG_PFOR_WORK(o, outer, x->numel,
+            const T *xo = px + o * n;
+            T m = -INFINITY, s = 0;
+            for (int64_t j = 0; j < n; j++) {
+                T v = xo[j];
+                if (v > m || isnan(v)) m = v; /* NaN sticks and propagates */
+            }
+            if (isinf(m)) m = 0; /* no shift: see the header comment */
+            T *yo = k == LOGSUMEXP ? py + o : py + o * n;
+            for (int64_t j = 0; j < n; j++) {
+                T e = exp(xo[j] - m);
+                if (k == SOFTMAX) yo[j] = e;
+                s += e;
+            }
+            if (k == LOGSUMEXP) {
+                yo[0] = m + log(s);
+            } else if (k == LOG_SOFTMAX) {
+                T ls = log(s);
+                for (int64_t j = 0; j < n; j++) yo[j] = (xo[j] - m) - ls;
+            } else {
+                for (int64_t j = 0; j < n; j++) yo[j] /= s;
+            });
+        );
+}
+
 /* Forward for the three ops. y has outer*n*inner elements (softmax, log_softmax) or
  * outer*inner (logsumexp). */
 static void kernel(const ag_tensor *x, ag_tensor *y, int axis, enum kind k)
 {
     int64_t outer, n, inner;
     ag__axis_split(x, axis, &outer, &n, &inner);
+    if (inner == 1) {
+        rows_kernel(x, y, outer, n, k);
+        return;
+    }
     int64_t nblk = (inner + IBLK - 1) / IBLK, iters = outer * nblk;
     AG_DISPATCH(x->dtype, T, const T *px = x->data; T *py = y->data;
         AG_PFOR_WORK(it, iters, x->numel,
@@ -85,6 +120,33 @@ static int softmax_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **
  * dx = g - e^y * sum(g, axis)   (e^y is the softmax). */
 static int log_softmax_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
+    int64_t outer, len, inner;
+    ag__axis_split(y, n->p.axis, &outer, &len, &inner);
+    if (!ag_is_grad_enabled() && inner == 1 && g->dtype == y->dtype && g->numel == y->numel) {
+        /* No create_graph, so nothing is recorded: the same arithmetic as the ops below (e^y,
+         * the row sum in ag_sum's order, g - e^y s) in one pass per row, without four
+         * temporaries; a classifier's [batch, 10] rows are too short for the ops to pay. */
+        ag_tensor *dx = ag__new_like(y);
+        if (!dx) return -1;
+        AG_DISPATCH(y->dtype, T, const T *py = y->data; const T *pg = g->data; T *pd = dx->data;
+            AG_PFOR_WORK(o, outer, y->numel,
+                const T *yo = py + o * len, *go = pg + o * len;
+                T *d = pd + o * len;
+                T acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                int64_t j = 0;
+                for (; j + 8 <= len; j += 8)
+                    for (int l = 0; l < 8; l++) acc[l] += go[j + l];
+                for (int l = 0; j < len; j++, l++) acc[l] += go[j];
+                T s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                      ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+                for (j = 0; j < len; j++) {
+                    T e = exp(yo[j]), ps = e * s;
+                    d[j] = go[j] - ps;
+                });
+            );
+        gin[0] = dx;
+        return 0;
+    }
     ag_tensor *p = ag_exp(y);
     ag_tensor *s = ag_sum(g, n->p.axis, true);
     ag_tensor *ps = ag_mul(p, s);

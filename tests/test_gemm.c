@@ -140,6 +140,24 @@ Test(gemm, sizes_with_513_cross_every_block)
     check_gemm((gemm_case){AG_F64, true, false, 513, 513, 513, -1, 1, false, 2});
 }
 
+Test(gemm, small_unpacked_path_edges)
+{
+    /* float products up to m*n*k = 131072 run ops/gemm_small.c: row tiles of 1..6 (and 6+r),
+     * column strips of 16 with 8-wide and masked edges, k = 1, one row or column */
+    int64_t mn[] = {1, 2, 5, 6, 7, 8, 9, 13, 16, 17, 24, 33};
+    int64_t ks[] = {1, 3, 100};
+    int v = 0;
+    for (int i = 0; i < 12; i++)
+        for (int j = 0; j < 12; j++)
+            for (int l = 0; l < 3; l++) check_gemm_all(mn[i], mn[j], ks[l], v++);
+    /* either side of the threshold, and long k with a tiny C */
+    int64_t shapes[][3] = {{64, 64, 32}, {64, 64, 33}, {32, 100, 32}, {32, 32, 100},
+                           {32, 10, 32}, {10, 32, 32}, {2, 3, 20000}, {131, 1, 1000}};
+    for (int s = 0; s < 8; s++) check_gemm_all(shapes[s][0], shapes[s][1], shapes[s][2], s);
+    for (int tr = 0; tr < 4; tr++) /* every transpose with beta and bias on */
+        check_gemm((gemm_case){AG_F32, tr & 1, tr >> 1, 23, 37, 19, -0.5, 2, true, 1});
+}
+
 Test(gemm, empty_and_degenerate)
 {
     check_gemm((gemm_case){AG_F64, false, false, 5, 7, 0, 1, 0, true, 1});     /* C = bias */
