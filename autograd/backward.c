@@ -129,6 +129,17 @@ static int accumulate(ag_tensor **slot, ag_tensor *g, bool create_graph)
  * gradient must not alias anything else, since later passes add into it in place. */
 static int store_grad(ag_tensor *t, ag_tensor *g, bool create_graph)
 {
+    if (t->grad && t->grad_zero) {
+        /* after ag_zero_grad: overwrite the stored values (kept in place, as documented) */
+        ag_tensor *s = t->grad;
+        if (!create_graph && s->numel == g->numel && s->dtype == g->dtype && !s->node) {
+            memcpy(s->data, g->data, (size_t)g->numel * ag_dtype_size(g->dtype));
+            t->grad_zero = false;
+            ag__release(g);
+            return 0;
+        }
+        ag__grad_ready(t);
+    }
     if (!t->grad && !create_graph && !exclusive(g)) {
         ag_tensor *c = ag_copy(g);
         ag__release(g);

@@ -84,7 +84,7 @@ int ag_graph_print(FILE *out, ag_tensor *root)
         fprintf(out, " %s%s data=[", ag_dtype_name(t->dtype), ag_shape_str(t, s, sizeof s));
         values(out, t, 6);
         fprintf(out, "]");
-        if (t->grad) {
+        if (ag__grad_ready(t)) {
             fprintf(out, " grad=[");
             values(out, t->grad, 6);
             fprintf(out, "]");
@@ -115,7 +115,7 @@ int ag_graph_dot(FILE *out, ag_tensor *root)
                 t->name[0] ? t->name : (t->node ? " " : "leaf"), ag_shape_str(t, s, sizeof s));
         values(out, t, 4);
         fprintf(out, " | grad ");
-        if (t->grad) values(out, t->grad, 4);
+        if (ag__grad_ready(t)) values(out, t->grad, 4);
         else fprintf(out, "-");
         fprintf(out, " }\"%s];\n", t->requires_grad && !t->node ? ", style=filled, fillcolor=\"#e8f0ff\"" : "");
         if (t->node) {

@@ -120,7 +120,7 @@ ag_tensor *ag_grad(const ag_tensor *t)
         if (!ag_has_error()) ag__error("ag_grad: tensor is NULL");
         return NULL;
     }
-    return t->grad;
+    return ag__grad_ready((ag_tensor *)t);
 }
 
 int ag_zero_grad(ag_tensor *t)
@@ -134,10 +134,13 @@ int ag_zero_grad(ag_tensor *t)
     if (g->node || g->refs > 1) {
         /* A graph-carrying or shared gradient cannot be zeroed in place: drop it. */
         t->grad = NULL;
+        t->grad_zero = false;
         ag__release(g);
         return 0;
     }
-    memset(g->data, 0, (size_t)g->numel * ag_dtype_size(g->dtype));
+    /* Zeroed lazily: the next backward writes the gradient instead of adding it to zeros (one
+     * pass over the data instead of two), and ag_grad() zeroes the values if read before. */
+    t->grad_zero = true;
     return 0;
 }
 

@@ -70,11 +70,25 @@ struct ag_tensor {
     ag_tensor *base;               /* owner of `data` for views (strong reference) */
     ag_node *node;                 /* the op that produced this tensor (owned); NULL for leaves */
     ag_tensor *grad;               /* accumulated gradient (strong reference) */
+    bool grad_zero;                /* grad's values are zero by ag_zero_grad, not yet written:
+                                      the next backward writes instead of adding, and readers
+                                      go through ag__grad_ready */
     /* scratch of a backward pass */
     uint64_t mark;
     ag_tensor *acc;
     char name[32];
 };
+
+/* t's gradient with ag_zero_grad's pending zeroing done (NULL if t has none). Every reader of
+ * t->grad's values goes through this. */
+static inline ag_tensor *ag__grad_ready(ag_tensor *t)
+{
+    if (t->grad && t->grad_zero) {
+        memset(t->grad->data, 0, (size_t)t->grad->numel * (t->grad->dtype == AG_F32 ? 4 : 8));
+        t->grad_zero = false;
+    }
+    return t->grad;
+}
 
 /* ---- per-thread state ---- */
 typedef struct ag_thread {

@@ -153,6 +153,7 @@ void ag_tensor_free(ag_tensor *t)
     if (t->caller_refs == 0 && !t->in_scope && t->grad) {
         ag_tensor *g = t->grad;
         t->grad = NULL;
+        t->grad_zero = false;
         ag__release(g);
     }
     ag__release(t);

@@ -44,7 +44,7 @@ double ag_clip_grad_norm(int n, ag_tensor *const *params, double max_norm)
         return -1;
     double total = 0;
     for (int i = 0; i < n; i++) {
-        if (!params[i]->grad) continue;
+        if (!ag__grad_ready(params[i])) continue;
         double norm = sqrt(sum_squares(params[i]->grad));
         total += norm * norm;
     }
@@ -52,7 +52,7 @@ double ag_clip_grad_norm(int n, ag_tensor *const *params, double max_norm)
     double coef = max_norm / (total + 1e-6);
     if (coef > 1.0) coef = 1.0; /* NaN stays NaN, as torch.clamp */
     for (int i = 0; i < n; i++) {
-        ag_tensor *g = params[i]->grad;
+        ag_tensor *g = ag__grad_ready(params[i]);
         if (!g) continue;
         AG_DISPATCH(g->dtype, T,
             T *pg = g->data;
@@ -68,7 +68,7 @@ int ag_clip_grad_value(int n, ag_tensor *const *params, double clip)
     if (!check_list(fn, n, params)) return -1;
     if (!ag__optim_opt(fn, "clip", clip, ag__nonneg(clip), ">= 0 and finite")) return -1;
     for (int i = 0; i < n; i++) {
-        ag_tensor *g = params[i]->grad;
+        ag_tensor *g = ag__grad_ready(params[i]);
         if (!g) continue;
         AG_DISPATCH(g->dtype, T,
             T *pg = g->data;

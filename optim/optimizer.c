@@ -137,7 +137,7 @@ int ag_optim_step(ag_optimizer *o)
     OPT_CHECK("ag_optim_step", o, -1);
     /* Check every gradient first, so an error leaves all parameters untouched. */
     for (int i = 0; i < o->n; i++) {
-        ag_tensor *p = o->params[i], *g = p->grad;
+        ag_tensor *p = o->params[i], *g = ag__grad_ready(o->params[i]);
         if (g && (g->dtype != p->dtype || !ag_same_shape(g, p))) {
             char a[AG_SHAPE_BUF], b[AG_SHAPE_BUF];
             ag__error("ag_optim_step (%s): the gradient of params[%d] is %s %s but the parameter "
@@ -149,7 +149,8 @@ int ag_optim_step(ag_optimizer *o)
     bool was = ag_set_grad_enabled(false);
     for (int i = 0; i < o->n; i++) {
         ag_tensor *p = o->params[i];
-        if (!p->grad) continue; /* never reached by a backward pass: skipped, as in PyTorch */
+        /* never reached by a backward pass: skipped, as in PyTorch */
+        if (!ag__grad_ready(p)) continue;
         ag_tensor *const *slots = o->state + (size_t)i * (size_t)o->nslots;
         double *step = slots[0]->data;
         *step += 1.0;

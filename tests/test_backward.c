@@ -280,3 +280,66 @@ Test(backward, float32_backward)
     ag_scope_end(s);
     ag_tensor_free(x);
 }
+
+/* ag_zero_grad zeroes lazily: the stored gradient keeps its storage (in place, as documented),
+ * reads see zeros, and the next backward writes the new gradient instead of adding to it. */
+Test(backward, zero_grad_is_in_place_and_the_next_pass_overwrites)
+{
+    ag_tensor *x = T64_1(3, ((double[]){1, 2, 3}));
+    ag_set_requires_grad(x, true);
+    ag_scope *s = ag_scope_begin();
+    cr_assert_eq(ag_backward(ag_sum_all(ag_mul(x, x))), 0);
+    ag_tensor *g = ag_grad(x);
+    expect_values(g, (double[]){2, 4, 6}, 3, 0);
+    cr_assert_eq(ag_zero_grad(x), 0);
+    cr_expect_eq(ag_grad(x), g, "same tensor after zero_grad");
+    expect_values(g, (double[]){0, 0, 0}, 3, 0);
+    cr_assert_eq(ag_zero_grad(x), 0);
+    cr_assert_eq(ag_backward(ag_sum_all(ag_mul_scalar(x, 5.0))), 0);
+    cr_expect_eq(ag_grad(x), g, "written into the same storage");
+    expect_values(g, (double[]){5, 5, 5}, 3, 0);
+    cr_assert_eq(ag_backward(ag_sum_all(x)), 0);
+    expect_values(ag_grad(x), (double[]){6, 6, 6}, 3, 0); /* accumulates again */
+    ag_scope_end(s);
+    ag_tensor_free(x);
+}
+
+Test(backward, zeroed_gradient_not_reached_reads_as_zero_and_steps_as_zero)
+{
+    ag_tensor *a = T64_1(2, ((double[]){1, 2})), *b = T64_1(2, ((double[]){3, 4}));
+    ag_set_requires_grad(a, true);
+    ag_set_requires_grad(b, true);
+    ag_scope *s = ag_scope_begin();
+    cr_assert_eq(ag_backward(ag_sum_all(ag_mul(a, b))), 0);
+    ag_tensor *params[2] = {a, b};
+    ag_sgd_opts o = ag_sgd_defaults();
+    o.lr = 0.5;
+    o.weight_decay = 1.0;  /* a zero gradient still moves the parameter through the decay */
+    ag_optimizer *opt = ag_sgd_new(2, params, &o);
+    cr_assert_not_null(opt);
+    cr_assert_eq(ag_optim_zero_grad(opt), 0);
+    cr_assert_eq(ag_backward(ag_sum_all(a)), 0);     /* reaches a only */
+    cr_assert_eq(ag_optim_step(opt), 0);
+    expect_values(a, (double[]){1 - 0.5 * (1 + 1), 2 - 0.5 * (1 + 2)}, 2, 1e-15);
+    expect_values(b, (double[]){3 - 0.5 * 3, 4 - 0.5 * 4}, 2, 1e-15); /* zero grad + decay */
+    expect_values(ag_grad(b), (double[]){0, 0}, 2, 0);
+    ag_optim_free(opt);
+    ag_scope_end(s);
+    ag_tensor_free(a);
+    ag_tensor_free(b);
+}
+
+Test(backward, zeroed_gradient_then_create_graph)
+{
+    ag_tensor *x = T64_1(2, ((double[]){1.5, -2}));
+    ag_set_requires_grad(x, true);
+    ag_scope *s = ag_scope_begin();
+    cr_assert_eq(ag_backward(ag_sum_all(x)), 0);
+    cr_assert_eq(ag_zero_grad(x), 0);
+    ag_backward_opts o = {.create_graph = true};
+    cr_assert_eq(ag_backward_ex(ag_sum_all(ag_mul(ag_mul(x, x), x)), &o), 0);
+    expect_values(ag_grad(x), (double[]){3 * 1.5 * 1.5, 3 * 4.0}, 2, 1e-15);
+    ag_scope_end(s);
+    ag_zero_grad(x); /* drops the graph-carrying gradient */
+    ag_tensor_free(x);
+}

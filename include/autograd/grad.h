@@ -34,8 +34,11 @@ bool ag_is_leaf(const ag_tensor *t);
  * is owned by `t`: do not free it; it stays valid until the next ag_zero_grad/ag_tensor_free. */
 ag_tensor *ag_grad(const ag_tensor *t);
 
-/* Clears the gradient of `t`: sets its values to zero in place (keeping the buffer), or drops
- * it when it carries a graph (after a create_graph backward). Returns 0 or -1. */
+/* Clears the gradient of `t`: its values become zero in place (the same tensor, the same
+ * buffer), or it is dropped when it carries a graph (after a create_graph backward). The zeroing
+ * is lazy: the next backward writes the new gradient over it instead of adding to zeros (one
+ * pass instead of two), and ag_grad() zeroes the values first if they are read before that.
+ * Returns 0 or -1. */
 int ag_zero_grad(ag_tensor *t);
 
 /* Asks backward to also store the gradient of a non-leaf tensor (read it with ag_grad). */
