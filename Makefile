@@ -172,15 +172,20 @@ $(BUILD)/bench/%: bench/%.c bench/bench_util.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $< -o $@ $(STATIC) $(LDFLAGS) $(LDLIBS)
 
-# W1-W6 side by side with PyTorch when Debian's python3-torch is installed.
-bench: $(BUILD)/bench/bench
+# W1-W6 side by side with PyTorch when Debian's python3-torch is installed, then the GEMM kernel
+# against OpenBLAS when libopenblas-dev is installed (W4's reference).
+bench: $(BUILD)/bench/bench $(BUILD)/bench/gemm
 	./$(BUILD)/bench/bench
+	@echo
+	@echo "GEMM kernel against OpenBLAS (make bench-gemm):"
+	@$(if $(HAVE_OPENBLAS),OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=4 ./$(BUILD)/bench/gemm 2048,\
+	    echo "  (install libopenblas-dev to compare with OpenBLAS)"; ./$(BUILD)/bench/gemm 2048)
 bench-quick: $(BUILD)/bench/bench
 	./$(BUILD)/bench/bench --quick
 
 # GEMM throughput in GFLOP/s (bench/gemm.c), ours against OpenBLAS when libopenblas-dev is
 # installed (the engine's own kernel is measured: this bench calls it directly).
-HAVE_OPENBLAS := $(shell printf '\043include <cblas.h>\nint main(void){return 0;}' | \
+HAVE_OPENBLAS = $(shell printf '\043include <cblas.h>\nint main(void){return 0;}' | \
                    $(CC) -x c - -o /dev/null -lopenblas >/dev/null 2>&1 && echo 1)
 $(BUILD)/bench/gemm: bench/gemm.c ops/gemm.h $(STATIC)
 	@mkdir -p $(dir $@)
