@@ -143,6 +143,9 @@ bool ag__unscope(ag_tensor *t);
 ag_tensor *ag__finish(ag_tensor *y, const ag_op *op, int n, ag_tensor *const *inputs,
                       const ag_params *p);
 bool ag__nonfinite(const ag_tensor *t);
+/* Fused softmax cross-entropy with class-index targets t (validated by the caller): the
+ * per-example losses [N] of logits [N, C] (ops/xent.c; used by ag_cross_entropy). */
+ag_tensor *ag__xent_index(ag_tensor *x, const int64_t *t);
 /* The name to show for a node's op: the op's, or a user-defined function's. */
 const char *ag__op_name(const ag_node *n);
 

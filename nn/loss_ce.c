@@ -2,7 +2,9 @@
  * smoothing and class weights, as PyTorch 1.13's nn.CrossEntropyLoss computes them.
  *
  * Everything goes through log_softmax, whose max-shift keeps logits of +-1000 finite (values
- * and gradients); the rest is gather, sums and products, so no gradient is written here.
+ * and gradients); the rest is gather, sums and products, so no gradient is written here. The
+ * plain case (index targets, no weights, no smoothing) uses the fused op of ops/xent.c, which
+ * computes the same values in one pass and has its own backward rule.
  *
  * With p = log_softmax(x), s the smoothing, C the classes and w the class weights (1 if none):
  *   index targets y:  loss_i = (1 - s) * (-w[y_i] p[i, y_i]) + (s / C) * (-sum_c w_c p[i, c])
@@ -150,6 +152,12 @@ ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *target, const ag_loss_
     if (!sc) {
         free(idx);
         return NULL;
+    }
+    if (index_targets && !o.class_weights && o.label_smoothing == 0.0) {
+        /* the common case as one fused op: the same values, one pass forward and backward */
+        ag_tensor *per = ag__xent_index(logits, idx);
+        free(idx);
+        return ag__scope_return(sc, per ? ag__loss_reduce(per, o.reduction) : NULL);
     }
     ag_tensor *logp = ag_log_softmax(logits, 1);
     /* A constant copy of the weights: they are a setting, no gradient flows to them. */

@@ -1,0 +1,96 @@
+/* ops/xent.c - softmax cross-entropy with class-index targets as one op (internal, used by
+ * nn/loss_ce.c when there are no class weights and no label smoothing).
+ *
+ *   loss_i = -log_softmax(x)[i, t_i] = -((x[i, t_i] - m_i) - log sum_j e^(x[i, j] - m_i))
+ *   d loss_i / d x[i, j] = softmax(x)[i, j] - [j == t_i]          (dx = g_i * that)
+ *
+ * The forward is the same arithmetic as log_softmax followed by gather and neg, in one pass
+ * without the [N, C] intermediate. The backward rule is written with ops (softmax, a constant
+ * one-hot, sub, mul), so gradients of gradients work; when no graph is being recorded it runs
+ * as one fused pass instead, with the same formula.
+ */
+#include <math.h>
+#include <tgmath.h>
+
+#include "../autograd/internal.h"
+
+/* One-hot rows [N, C] for the targets, as a constant tensor. */
+static ag_tensor *one_hot(const ag_tensor *x, const int64_t *t)
+{
+    ag_tensor *oh = ag_zeros(x->dtype, 2, x->shape);
+    if (!oh) return NULL;
+    int64_t c = x->shape[1];
+    AG_DISPATCH(x->dtype, T, T *p = oh->data;
+        for (int64_t i = 0; i < x->shape[0]; i++) p[i * c + t[i]] = 1;);
+    return oh;
+}
+
+/* dx = g_i (softmax(x)[i, :] - onehot(t_i)), one pass per row. */
+static ag_tensor *fused_grad(const ag_tensor *x, const ag_tensor *g, const int64_t *t)
+{
+    ag_tensor *dx = ag__new_like(x);
+    if (!dx) return NULL;
+    int64_t n = x->shape[0], c = x->shape[1];
+    AG_DISPATCH(x->dtype, T, const T *px = x->data; const T *pg = g->data; T *pd = dx->data;
+        AG_PFOR_WORK(i, n, x->numel,
+            const T *xi = px + i * c;
+            T *di = pd + i * c;
+            T m = -INFINITY, s = 0;
+            for (int64_t j = 0; j < c; j++)
+                if (xi[j] > m || isnan(xi[j])) m = xi[j];
+            if (isinf(m)) m = 0;
+            for (int64_t j = 0; j < c; j++) {
+                di[j] = exp(xi[j] - m);
+                s += di[j];
+            }
+            T gi = pg[i];
+            for (int64_t j = 0; j < c; j++) di[j] = gi * (di[j] / s - (T)(j == t[i]));););
+    return dx;
+}
+
+static int xent_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin)
+{
+    (void)y;
+    ag_tensor *x = n->inputs[0];
+    const int64_t *t = n->p.index;
+    if (!ag_is_grad_enabled()) {
+        gin[0] = fused_grad(x, g, t);
+        return gin[0] ? 0 : -1;
+    }
+    /* create_graph: the same formula as a graph of ops */
+    ag_tensor *sm = ag_softmax(x, 1), *oh = one_hot(x, t);
+    ag_tensor *d = sm && oh ? ag_sub(sm, oh) : NULL;
+    ag_tensor *gc = ag_reshape(g, 2, (int64_t[]){x->shape[0], 1});
+    gin[0] = d && gc ? ag_mul(d, gc) : NULL;
+    ag__release(sm);
+    ag__release(oh);
+    ag__release(d);
+    ag__release(gc);
+    return gin[0] ? 0 : -1;
+}
+
+static const ag_op OP_XENT = {"softmax_cross_entropy", xent_backward};
+
+ag_tensor *ag__xent_index(ag_tensor *x, const int64_t *t)
+{
+    if (!ag__check("ag_cross_entropy", 1, &x)) return NULL;
+    if (x->ndim != 2) {
+        char s[AG_SHAPE_BUF];
+        ag__error("ag_cross_entropy: logits %s must be 2-D", ag_shape_str(x, s, sizeof s));
+        return NULL;
+    }
+    int64_t n = x->shape[0], c = x->shape[1];
+    ag_tensor *y = ag__new(x->dtype, 1, (int64_t[]){n});
+    if (!y) return NULL;
+    AG_DISPATCH(x->dtype, T, const T *px = x->data; T *py = y->data;
+        AG_PFOR_WORK(i, n, x->numel,
+            const T *xi = px + i * c;
+            T m = -INFINITY, s = 0;
+            for (int64_t j = 0; j < c; j++)
+                if (xi[j] > m || isnan(xi[j])) m = xi[j]; /* NaN sticks and propagates */
+            if (isinf(m)) m = 0; /* as log_softmax: no shift by an infinite maximum */
+            for (int64_t j = 0; j < c; j++) s += exp(xi[j] - m);
+            py[i] = -((xi[t[i]] - m) - log(s));););
+    ag_params p = {.axis = 1, .index = t, .nindex = n};
+    return ag__finish(y, &OP_XENT, 1, &x, &p);
+}
