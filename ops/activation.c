@@ -69,11 +69,22 @@ static int sigmoid_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **
     return gin[0] ? 0 : -1;
 }
 
-/* relu: y = max(x, 0).   dy/dx = [x > 0]  (0 at x = 0, as PyTorch). */
+/* relu: y = max(x, 0).   dy/dx = [x > 0]  (0 at x = 0, as PyTorch). When no graph is being
+ * recorded (a plain backward) the product g * [x > 0] is one pass without the mask tensor. */
 static int relu_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     (void)y;
-    ag_tensor *mask = step_factor(n->inputs[0], 0.0);
+    ag_tensor *x = n->inputs[0];
+    if (!ag_is_grad_enabled() && ag_same_shape(g, x) && g->dtype == x->dtype) {
+        if (!(gin[0] = ag__new_like(x))) return -1;
+        AG_DISPATCH(x->dtype, T, const T *px = x->data; const T *pg = g->data;
+            T *pd = gin[0]->data;
+            /* the same product g * [x > 0] as the op form (so an infinite g still gives NaN
+             * where x <= 0), without the mask tensor */
+            AG_PFOR_SIMD(i, x->numel, pd[i] = pg[i] * (px[i] > 0 ? (T)1 : (T)0);););
+        return 0;
+    }
+    ag_tensor *mask = step_factor(x, 0.0);
     gin[0] = ag_mul(g, mask);
     ag__release(mask);
     return gin[0] ? 0 : -1;

@@ -4,10 +4,10 @@
  *   loss_i = -log_softmax(x)[i, t_i] = -((x[i, t_i] - m_i) - log sum_j e^(x[i, j] - m_i))
  *   d loss_i / d x[i, j] = softmax(x)[i, j] - [j == t_i]          (dx = g_i * that)
  *
- * The forward is the same arithmetic as log_softmax followed by gather and neg, in one pass
- * without the [N, C] intermediate. The backward rule is written with ops (softmax, a constant
- * one-hot, sub, mul), so gradients of gradients work; when no graph is being recorded it runs
- * as one fused pass instead, with the same formula.
+ * The forward is the same arithmetic as log_softmax followed by gather and neg, in one pass;
+ * it keeps the softmax probabilities for the backward pass. The backward rule is written with
+ * ops (softmax, a constant one-hot, sub, mul), so gradients of gradients work; when no graph is
+ * being recorded it is one pass over the saved probabilities instead, the same formula.
  */
 #include <math.h>
 #include <tgmath.h>
@@ -25,26 +25,18 @@ static ag_tensor *one_hot(const ag_tensor *x, const int64_t *t)
     return oh;
 }
 
-/* dx = g_i (softmax(x)[i, :] - onehot(t_i)), one pass per row. */
-static ag_tensor *fused_grad(const ag_tensor *x, const ag_tensor *g, const int64_t *t)
+/* dx = g_i (p[i, :] - onehot(t_i)) from the probabilities p saved by the forward pass. */
+static ag_tensor *fused_grad(const ag_tensor *p, const ag_tensor *g, const int64_t *t)
 {
-    ag_tensor *dx = ag__new_like(x);
+    ag_tensor *dx = ag__new_like(p);
     if (!dx) return NULL;
-    int64_t n = x->shape[0], c = x->shape[1];
-    AG_DISPATCH(x->dtype, T, const T *px = x->data; const T *pg = g->data; T *pd = dx->data;
-        AG_PFOR_WORK(i, n, x->numel,
-            const T *xi = px + i * c;
+    int64_t n = p->shape[0], c = p->shape[1];
+    AG_DISPATCH(p->dtype, T, const T *pp = p->data; const T *pg = g->data; T *pd = dx->data;
+        AG_PFOR_WORK(i, n, p->numel,
+            const T *pi = pp + i * c;
             T *di = pd + i * c;
-            T m = -INFINITY, s = 0;
-            for (int64_t j = 0; j < c; j++)
-                if (xi[j] > m || isnan(xi[j])) m = xi[j];
-            if (isinf(m)) m = 0;
-            for (int64_t j = 0; j < c; j++) {
-                di[j] = exp(xi[j] - m);
-                s += di[j];
-            }
             T gi = pg[i];
-            for (int64_t j = 0; j < c; j++) di[j] = gi * (di[j] / s - (T)(j == t[i]));););
+            for (int64_t j = 0; j < c; j++) di[j] = gi * (pi[j] - (T)(j == t[i]));););
     return dx;
 }
 
@@ -54,7 +46,7 @@ static int xent_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin
     ag_tensor *x = n->inputs[0];
     const int64_t *t = n->p.index;
     if (!ag_is_grad_enabled()) {
-        gin[0] = fused_grad(x, g, t);
+        gin[0] = fused_grad(n->inputs[1], g, t); /* inputs[1]: the saved softmax, a constant */
         return gin[0] ? 0 : -1;
     }
     /* create_graph: the same formula as a graph of ops */
@@ -82,15 +74,36 @@ ag_tensor *ag__xent_index(ag_tensor *x, const int64_t *t)
     int64_t n = x->shape[0], c = x->shape[1];
     ag_tensor *y = ag__new(x->dtype, 1, (int64_t[]){n});
     if (!y) return NULL;
+    /* The softmax probabilities are kept for the backward pass (as a second, constant input of
+     * the node), so it needs no exp. Only when a graph is recorded. */
+    bool save = ag_is_grad_enabled() && x->requires_grad;
+    ag_tensor *prob = save ? ag__new_like(x) : NULL;
+    if (save && !prob) {
+        ag__discard(y);
+        return NULL;
+    }
     AG_DISPATCH(x->dtype, T, const T *px = x->data; T *py = y->data;
+        T *pp = prob ? (T *)prob->data : NULL;
         AG_PFOR_WORK(i, n, x->numel,
             const T *xi = px + i * c;
             T m = -INFINITY, s = 0;
             for (int64_t j = 0; j < c; j++)
                 if (xi[j] > m || isnan(xi[j])) m = xi[j]; /* NaN sticks and propagates */
             if (isinf(m)) m = 0; /* as log_softmax: no shift by an infinite maximum */
-            for (int64_t j = 0; j < c; j++) s += exp(xi[j] - m);
+            if (pp) {
+                T *pi = pp + i * c;
+                for (int64_t j = 0; j < c; j++) {
+                    pi[j] = exp(xi[j] - m);
+                    s += pi[j];
+                }
+                for (int64_t j = 0; j < c; j++) pi[j] /= s;
+            } else {
+                for (int64_t j = 0; j < c; j++) s += exp(xi[j] - m);
+            }
             py[i] = -((xi[t[i]] - m) - log(s));););
     ag_params p = {.axis = 1, .index = t, .nindex = n};
-    return ag__finish(y, &OP_XENT, 1, &x, &p);
+    ag_tensor *in[2] = {x, prob};
+    ag_tensor *out = ag__finish(y, &OP_XENT, save ? 2 : 1, in, &p);
+    if (prob) ag__discard(prob); /* the node holds it now: drop the scope's (or caller's) claim */
+    return out;
 }
