@@ -13,8 +13,11 @@ BUILD := $(BUILDROOT)
 # -fno-math-errno: math functions do not set errno (nothing here reads it), so sqrt can be one
 # instruction and loops with it vectorize. Unlike -ffast-math it keeps IEEE NaN/Inf semantics.
 # -fvect-cost-model=cheap: -O2 also vectorizes loops whose length is only known at run time.
+# -fno-trapping-math: no code relies on floating-point exception traps or flags (fenv), so a
+# comparison can become a vector select (relu masks, max); results, NaN and Inf are unchanged.
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -g -fPIC -Iinclude \
-               -D_POSIX_C_SOURCE=200809L -fno-math-errno -fvect-cost-model=cheap
+               -D_POSIX_C_SOURCE=200809L -fno-math-errno -fno-trapping-math \
+               -fvect-cost-model=cheap
 OPT := -O2
 ifeq ($(DEBUG),1)
   OPT := -O0

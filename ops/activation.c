@@ -81,7 +81,7 @@ static int relu_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin
             T *pd = gin[0]->data;
             /* the same product g * [x > 0] as the op form (so an infinite g still gives NaN
              * where x <= 0), without the mask tensor */
-            AG_PFOR_SIMD(i, x->numel, pd[i] = pg[i] * (px[i] > 0 ? (T)1 : (T)0);););
+            AG_PFOR_SIMD(i, x->numel, pd[i] = pg[i] * (T)(px[i] > 0);););
         return 0;
     }
     ag_tensor *mask = step_factor(x, 0.0);
