@@ -242,8 +242,16 @@ INLINE void direct_rows(const gemm_ctx *x, int64_t m0, int64_t m1, int64_t n0, i
                     AG_SIMD
                     for (int64_t j = 0; j < jw; j++) acc[j] += aip * br[j];
                 }
-                for (int64_t j = 0; j < jw; j++)
-                    cr[j] = (be == 0 ? 0 : be * cr[j]) + (bias ? bias[j0 + j] : 0) + al * acc[j];
+                /* The same sums in every branch, (beta C or 0) + (bias or 0) + alpha acc; the
+                 * branches are outside the loops so C is never read when beta is 0 (a masked
+                 * load of C there cost more than the product on AMD). */
+                if (be == 0 && !bias)
+                    for (int64_t j = 0; j < jw; j++) cr[j] = ((T)0 + (T)0) + al * acc[j];
+                else if (be == 0)
+                    for (int64_t j = 0; j < jw; j++) cr[j] = ((T)0 + bias[j0 + j]) + al * acc[j];
+                else
+                    for (int64_t j = 0; j < jw; j++)
+                        cr[j] = (be * cr[j] + (bias ? bias[j0 + j] : 0)) + al * acc[j];
             });
 }
 
