@@ -298,9 +298,6 @@ ag_memory_stats ag_memory_get_stats(void)
     return s;
 }
 
-void ag__scope_trim(void);
-void ag__backward_trim(void);
-
 void ag_memory_trim(void)
 {
     ag__scope_trim();

@@ -30,7 +30,6 @@ static _Thread_local frame *stack;
 static _Thread_local int64_t stack_cap;
 
 /* Frees the work arrays (ag_memory_trim, and so at thread exit). */
-void ag__backward_trim(void);
 void ag__backward_trim(void)
 {
     free(order);

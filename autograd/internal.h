@@ -84,7 +84,7 @@ struct ag_tensor {
 static inline ag_tensor *ag__grad_ready(ag_tensor *t)
 {
     if (t->grad && t->grad_zero) {
-        memset(t->grad->data, 0, (size_t)t->grad->numel * (t->grad->dtype == AG_F32 ? 4 : 8));
+        memset(t->grad->data, 0, (size_t)t->grad->numel * ag_dtype_size(t->grad->dtype));
         t->grad_zero = false;
     }
     return t->grad;
@@ -135,6 +135,10 @@ void ag__discard(ag_tensor *t);
  * outlive the scope, such as a dataset's tensors): works when t is the scope's newest entry and
  * returns true; otherwise returns false and changes nothing. */
 bool ag__unscope(ag_tensor *t);
+/* Free this thread's cached work arrays (called by ag_memory_trim, so also at thread exit):
+ * the spare scopes (scope.c) and backward's traversal arrays (backward.c). */
+void ag__scope_trim(void);
+void ag__backward_trim(void);
 
 /* ---- recording ----
  * Finishes an op: in anomaly mode checks y for NaN/Inf; then, if grad mode is on and an input

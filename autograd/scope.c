@@ -149,7 +149,6 @@ int64_t ag_scope_size(const ag_scope *s)
     return s->count;
 }
 
-void ag__scope_trim(void);
 void ag__scope_trim(void)
 {
     while (spare_scopes) {

@@ -70,7 +70,8 @@ static int sigmoid_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **
 }
 
 /* relu: y = max(x, 0).   dy/dx = [x > 0]  (0 at x = 0, as PyTorch). When no graph is being
- * recorded (a plain backward) the product g * [x > 0] is one pass without the mask tensor. */
+ * recorded (a plain backward) the product g * [x > 0] is one pass without the mask tensor: the
+ * same product as the op form, so an infinite g still gives NaN where x <= 0. */
 static int relu_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin)
 {
     (void)y;
@@ -79,8 +80,6 @@ static int relu_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tensor **gin
         if (!(gin[0] = ag__new_like(x))) return -1;
         AG_DISPATCH(x->dtype, T, const T *px = x->data; const T *pg = g->data;
             T *pd = gin[0]->data;
-            /* the same product g * [x > 0] as the op form (so an infinite g still gives NaN
-             * where x <= 0), without the mask tensor */
             AG_PFOR_SIMD(i, x->numel, pd[i] = pg[i] * (T)(px[i] > 0);););
         return 0;
     }

@@ -416,21 +416,16 @@ static bool run_cblas(const ag_gemm_args *g)
     if ((double)g->m * (double)g->n * (double)g->k < SMALL_WORK || g->k <= 0) return false;
     enum CBLAS_TRANSPOSE ta = g->ta ? CblasTrans : CblasNoTrans;
     enum CBLAS_TRANSPOSE tb = g->tb ? CblasTrans : CblasNoTrans;
-    if (g->dtype == AG_F32) {
+    if (g->dtype == AG_F32)
         cblas_sgemm(CblasRowMajor, ta, tb, (int)g->m, (int)g->n, (int)g->k, (float)g->alpha,
                     g->a, (int)g->lda, g->b, (int)g->ldb, (float)g->beta, g->c, (int)g->ldc);
-        if (g->bias)
-            for (int64_t i = 0; i < g->m; i++)
-                for (int64_t j = 0; j < g->n; j++)
-                    ((float *)g->c)[i * g->ldc + j] += ((const float *)g->bias)[j];
-    } else {
+    else
         cblas_dgemm(CblasRowMajor, ta, tb, (int)g->m, (int)g->n, (int)g->k, g->alpha, g->a,
                     (int)g->lda, g->b, (int)g->ldb, g->beta, g->c, (int)g->ldc);
-        if (g->bias)
+    if (g->bias)
+        AG_DISPATCH(g->dtype, T, T *c = g->c; const T *bias = g->bias;
             for (int64_t i = 0; i < g->m; i++)
-                for (int64_t j = 0; j < g->n; j++)
-                    ((double *)g->c)[i * g->ldc + j] += ((const double *)g->bias)[j];
-    }
+                for (int64_t j = 0; j < g->n; j++) c[i * g->ldc + j] += bias[j];);
     return true;
 }
 #endif

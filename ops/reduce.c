@@ -4,9 +4,9 @@
  * Determinism: every result is computed in an order fixed by the shape alone, never by the
  * thread count. Over an axis, x is seen as [outer, n, inner]; each output element adds (or
  * compares) its n inputs in order (a contiguous row, inner == 1, is summed with eight running
- * sums in a fixed pattern), and threads split the outputs. Over all elements, x is cut
- * into fixed blocks of BLOCK elements; each block is reduced on its own (blocks in parallel) and
- * the block results are then combined in order.
+ * sums in a fixed pattern: AG__SUM8 of ops/rows.h), and threads split the outputs. Over all
+ * elements, x is cut into fixed blocks of BLOCK elements; each block is reduced on its own
+ * (blocks in parallel) and the block results are then combined in order.
  *
  * Empty inputs: a sum of no elements is 0, a mean of none is NaN (0/0, as NumPy and PyTorch);
  * max/min of nothing is undefined and reported as an error.
@@ -15,6 +15,7 @@
 #include <tgmath.h>
 
 #include "../autograd/internal.h"
+#include "rows.h"
 
 enum kind { SUM, MEAN, MAX, MIN };
 
@@ -24,23 +25,8 @@ static const char *const FN_ALL[] = {"ag_sum_all", "ag_mean_all", "ag_max_all", 
 #define BLOCK 4096 /* elements per block of a full reduction */
 #define IBLK 256   /* inner positions handled together by one iteration of an axis reduction */
 
-/* Loops over independent inner positions (no reduction inside, so results are unchanged);
- * -O2 alone does not vectorise loops of unknown length, `omp simd` asks for it. */
 /* v replaces the running extreme m: larger (MAX) or smaller (MIN), or NaN (which then sticks). */
 #define BETTER(k, v, m) ((k) == MAX ? ((v) > (m) || isnan(v)) : ((v) < (m) || isnan(v)))
-
-/* OUT = sum of P[LO..HI) with eight running sums in a fixed pattern (vectorisable, and more
- * accurate than one running sum). */
-#define SUM8(T, P, LO, HI, OUT)                                                             \
-    do {                                                                                  \
-        T acc_[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                             \
-        int64_t j_ = (LO);                                                                \
-        for (; j_ + 8 <= (HI); j_ += 8)                                                   \
-            for (int l_ = 0; l_ < 8; l_++) acc_[l_] += (P)[j_ + l_];                      \
-        for (int l_ = 0; j_ < (HI); j_++, l_++) acc_[l_] += (P)[j_];                      \
-        (OUT) = ((acc_[0] + acc_[1]) + (acc_[2] + acc_[3])) +                             \
-                ((acc_[4] + acc_[5]) + (acc_[6] + acc_[7]));                              \
-    } while (0)
 
 /* y[o, i] = reduce_j x[o, j, i] with x viewed as [outer, n, inner]. n >= 1 for MAX/MIN. */
 static void axis_kernel(const ag_tensor *x, ag_tensor *y, int axis, enum kind k)
@@ -55,7 +41,7 @@ static void axis_kernel(const ag_tensor *x, ag_tensor *y, int axis, enum kind k)
             T *yo = py + o * inner;
             const T *xo = px + o * n * inner;
             if ((k == SUM || k == MEAN) && inner == 1) {
-                SUM8(T, xo, 0, n, yo[0]); /* a contiguous row */
+                AG__SUM8(T, xo, 0, n, yo[0]); /* a contiguous row */
                 if (k == MEAN) yo[0] = yo[0] / (T)n;
             } else if (k == SUM || k == MEAN) {
                 for (int64_t i = i0; i < i1; i++) yo[i] = 0;
@@ -85,7 +71,7 @@ static void all_kernel(const ag_tensor *x, ag_tensor *y, enum kind k, void *part
         AG_PFOR_WORK(b, nb, n,
             int64_t lo = b * BLOCK, hi = lo + BLOCK < n ? lo + BLOCK : n;
             if (k == SUM || k == MEAN) {
-                SUM8(T, px, lo, hi, pp[b]);
+                AG__SUM8(T, px, lo, hi, pp[b]);
             } else {
                 T m = px[lo];
                 for (int64_t j = lo + 1; j < hi; j++)

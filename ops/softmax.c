@@ -14,6 +14,7 @@
 #include <tgmath.h>
 
 #include "../autograd/internal.h"
+#include "rows.h"
 
 enum kind { SOFTMAX, LOG_SOFTMAX, LOGSUMEXP };
 
@@ -21,24 +22,15 @@ enum kind { SOFTMAX, LOG_SOFTMAX, LOGSUMEXP };
 
 /* The kernel below for the last axis (inner == 1, contiguous lanes): the same operations in the
  * same order, without the lane-block bookkeeping that dominates short rows (a classifier's
- * [batch, 10] logits). */
+ * [batch, 10] logits). The two passes are ops/rows.h's, shared with ops/xent.c. */
 static void rows_kernel(const ag_tensor *x, ag_tensor *y, int64_t outer, int64_t n, enum kind k)
 {
     AG_DISPATCH(x->dtype, T, const T *px = x->data; T *py = y->data;
         AG_PFOR_WORK(o, outer, x->numel,
             const T *xo = px + o * n;
-            T m = -INFINITY, s = 0;
-            for (int64_t j = 0; j < n; j++) {
-                T v = xo[j];
-                if (v > m || isnan(v)) m = v; /* NaN sticks and propagates */
-            }
-            if (isinf(m)) m = 0; /* no shift: see the header comment */
             T *yo = k == LOGSUMEXP ? py + o : py + o * n;
-            for (int64_t j = 0; j < n; j++) {
-                T e = exp(xo[j] - m);
-                if (k == SOFTMAX) yo[j] = e;
-                s += e;
-            }
+            T m = ag__row_shift(T, xo, n);
+            T s = ag__row_expsum(T, xo, n, m, k == SOFTMAX ? yo : NULL);
             if (k == LOGSUMEXP) {
                 yo[0] = m + log(s);
             } else if (k == LOG_SOFTMAX) {
@@ -132,14 +124,9 @@ static int log_softmax_backward(ag_node *n, ag_tensor *y, ag_tensor *g, ag_tenso
             AG_PFOR_WORK(o, outer, y->numel,
                 const T *yo = py + o * len, *go = pg + o * len;
                 T *d = pd + o * len;
-                T acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                int64_t j = 0;
-                for (; j + 8 <= len; j += 8)
-                    for (int l = 0; l < 8; l++) acc[l] += go[j + l];
-                for (int l = 0; j < len; j++, l++) acc[l] += go[j];
-                T s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
-                      ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-                for (j = 0; j < len; j++) {
+                T s;
+                AG__SUM8(T, go, 0, len, s);
+                for (int64_t j = 0; j < len; j++) {
                     T e = exp(yo[j]), ps = e * s;
                     d[j] = go[j] - ps;
                 });

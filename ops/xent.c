@@ -9,10 +9,10 @@
  * ops (softmax, a constant one-hot, sub, mul), so gradients of gradients work; when no graph is
  * being recorded it is one pass over the saved probabilities instead, the same formula.
  */
-#include <math.h>
 #include <tgmath.h>
 
 #include "../autograd/internal.h"
+#include "rows.h"
 
 /* One-hot rows [N, C] for the targets, as a constant tensor. */
 static ag_tensor *one_hot(const ag_tensor *x, const int64_t *t)
@@ -86,20 +86,12 @@ ag_tensor *ag__xent_index(ag_tensor *x, const int64_t *t)
         T *pp = prob ? (T *)prob->data : NULL;
         AG_PFOR_WORK(i, n, x->numel,
             const T *xi = px + i * c;
-            T m = -INFINITY, s = 0;
-            for (int64_t j = 0; j < c; j++)
-                if (xi[j] > m || isnan(xi[j])) m = xi[j]; /* NaN sticks and propagates */
-            if (isinf(m)) m = 0; /* as log_softmax: no shift by an infinite maximum */
-            if (pp) {
-                T *pi = pp + i * c;
-                for (int64_t j = 0; j < c; j++) {
-                    pi[j] = exp(xi[j] - m);
-                    s += pi[j];
-                }
+            T *pi = pp ? pp + i * c : NULL;
+            /* the same m and s as log_softmax's rows (ops/rows.h) */
+            T m = ag__row_shift(T, xi, c);
+            T s = ag__row_expsum(T, xi, c, m, pi);
+            if (pi)
                 for (int64_t j = 0; j < c; j++) pi[j] /= s;
-            } else {
-                for (int64_t j = 0; j < c; j++) s += exp(xi[j] - m);
-            }
             py[i] = -((xi[t[i]] - m) - log(s));););
     ag_params p = {.axis = 1, .index = t, .nindex = n};
     ag_tensor *in[2] = {x, prob};

@@ -20,7 +20,7 @@ typedef struct adam_args {
     void *p, *m, *v, *vmax;
     const void *g;
     double b1, b2, c1, c2, wd, eps, shrink, bc2s, negss;
-    bool decoupled, l2, ams;
+    bool l2, ams;
 } adam_args;
 
 /* One body for both dtypes (T), see optim_internal.h for the two compilations. Adam and AdamW
@@ -57,10 +57,10 @@ typedef struct adam_args {
         for (int64_t i = lo; i < hi; i++) {                                               \
             ADAM_STEP(T)                                                                  \
             if (ams) {                                                                    \
-            /* torch.maximum: NaN in either operand gives NaN */                          \
-            T mx = vmax[i];                                                               \
-            vi = (vi > mx || vi != vi) ? vi : mx;                                         \
-            vmax[i] = vi;                                                                 \
+                /* torch.maximum: NaN in either operand gives NaN */                      \
+                T mx = vmax[i];                                                           \
+                vi = (vi > mx || vi != vi) ? vi : mx;                                     \
+                vmax[i] = vi;                                                             \
             }                                                                             \
             T denom = sqrt(vi) / bc2s + eps;                                              \
             pp[i] = pv + negss * mi / denom;                                              \
@@ -78,9 +78,10 @@ static void adam_update(const ag_optimizer *o, ag_tensor *p, const ag_tensor *g,
         .p = p->data, .g = g->data, .m = slots[1]->data, .v = slots[2]->data,
         .vmax = h->amsgrad ? slots[3]->data : NULL,
         .b1 = h->beta1, .b2 = h->beta2, .c1 = 1 - h->beta1, .c2 = 1 - h->beta2,
-        .wd = h->weight_decay, .eps = h->eps, .shrink = h->decoupled ? 1 - o->lr * h->weight_decay : 1,
+        .wd = h->weight_decay, .eps = h->eps,
+        .shrink = h->decoupled ? 1 - o->lr * h->weight_decay : 1,
         .bc2s = sqrt(bc2), .negss = -(o->lr / bc1),
-        .decoupled = h->decoupled, .l2 = !h->decoupled && h->weight_decay != 0,
+        .l2 = !h->decoupled && h->weight_decay != 0,
         .ams = h->amsgrad};
     ag__optim_run(p->numel, p->dtype == AG_F32 ? adam_f32 : adam_f64, &a);
 }

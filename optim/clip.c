@@ -2,7 +2,8 @@
  *
  * By norm: total = || (||g_1||, ..., ||g_n||) ||_2 (the norm of the per-tensor norms, PyTorch's
  * order of operations), coef = max_norm / (total + 1e-6) clamped to at most 1, and every
- * gradient is multiplied by coef (by 1 when no clipping is needed, which changes nothing). A
+ * gradient is multiplied by coef (PyTorch also multiplies by 1 when no clipping is needed; that
+ * changes no value, so here that pass is skipped). A
  * non-finite total gives a non-finite or zero coefficient, as in PyTorch without
  * error_if_nonfinite. Norms are summed serially in double so the result does not depend on the
  * thread count; the scaling runs in parallel for large tensors.
@@ -51,6 +52,7 @@ double ag_clip_grad_norm(int n, ag_tensor *const *params, double max_norm)
     total = sqrt(total);
     double coef = max_norm / (total + 1e-6);
     if (coef > 1.0) coef = 1.0; /* NaN stays NaN, as torch.clamp */
+    if (coef == 1.0) return total; /* g * 1 == g */
     for (int i = 0; i < n; i++) {
         ag_tensor *g = ag__grad_ready(params[i]);
         if (!g) continue;

@@ -34,7 +34,7 @@ static bool check_params(const char *fn, int n, ag_tensor *const *params)
         if (p->node) {
             ag__error("%s: params[%d] (%s %s) is not a leaf (computed by '%s'); optimize the "
                       "leaves it was computed from", fn, i, ag_dtype_name(p->dtype), s,
-                      p->node->op->name);
+                      ag__op_name(p->node));
             return false;
         }
         if (!p->requires_grad) {
