@@ -60,7 +60,7 @@ LDFLAGS += $(OMPFLAGS) $(SANFLAGS)
 LDLIBS  += $(BLASLIBS) $(ZLIBLIBS) -lm -lpthread
 
 # LIB_EXTRA and TEST_SRC can be narrowed on the command line while files are being written, e.g.
-# make BUILDROOT=build-x LIB_EXTRA=nn/loss.c TEST_SRC=tests/test_loss.c test
+# make BUILDROOT=build-x LIB_EXTRA="nn/loss.c nn/loss_ce.c" TEST_SRC=tests/test_loss_api.c test
 LIB_EXTRA ?= $(wildcard nn/*.c) $(wildcard optim/*.c) $(wildcard tune/*.c)
 LIB_SRC  := $(wildcard autograd/*.c) $(wildcard ops/*.c) $(wildcard plot/*.c) $(LIB_EXTRA)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
