@@ -42,6 +42,27 @@ void ag_clear_error(void)
     thread_state.error[0] = '\0';
 }
 
+void ag__error_prepend(const char *fmt, ...)
+{
+    char old[sizeof ag__thread()->error], head[256];
+    snprintf(old, sizeof old, "%s", ag_last_error());
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    ag__error("%s%s", head, old);
+}
+
+void ag__error_prefix(const char *fn, const char *prefix)
+{
+    char old[sizeof ag__thread()->error];
+    snprintf(old, sizeof old, "%s", ag_last_error());
+    size_t n = strlen(fn);
+    const char *rest = old;
+    if (strncmp(old, fn, n) == 0 && strncmp(old + n, ": ", 2) == 0) rest = old + n + 2;
+    ag__error("%s: %s%s", fn, prefix, rest);
+}
+
 char *ag__shape_str(int ndim, const int64_t *shape, char *buf, size_t size)
 {
     size_t len = 0;

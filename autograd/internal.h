@@ -114,6 +114,21 @@ bool ag__axis(const char *fn, const ag_tensor *x, int axis, int *out);
 char *ag__shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
 #define AG_SHAPE_BUF 128
 
+/* Ends scope `s` opened by the caller and hands `y` (made inside it, may be NULL) to whoever
+ * owns new tensors now: the enclosing scope, or the caller outside any scope. Returns y. */
+ag_tensor *ag__scope_return(ag_scope *s, ag_tensor *y);
+
+/* Replaces the recorded error "fn: rest" by "fn: <prefix>rest", so an error raised inside a
+ * layer says where it happened (e.g. "layer 1 (Dense) of Sequential: "). A message from another
+ * function is kept whole after the prefix ("fn: <prefix>ag_tensor: shape ... is too large"), so
+ * every public function's error starts with its own name. */
+void ag__error_prefix(const char *fn, const char *prefix);
+
+/* Puts a printf-formatted prefix in front of the whole recorded error, e.g.
+ * ag__error_prepend("ag_fit: epoch %d, step %lld: ", ...) before the message of the op that
+ * failed inside that step. */
+void ag__error_prepend(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* ---- allocation and references ---- */
 /* A new tensor with uninitialised data, owned per the thread's ownership rule. */
 ag_tensor *ag__new(ag_dtype dtype, int ndim, const int64_t *shape);

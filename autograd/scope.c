@@ -71,6 +71,18 @@ void ag__adopt(ag_tensor *t)
         t->caller_refs = 1;
 }
 
+ag_tensor *ag__scope_return(ag_scope *s, ag_tensor *y)
+{
+    if (y) ag_keep(y);
+    ag_scope_end(s);
+    if (y && ag__thread()->scope) {
+        /* Turn the caller reference from ag_keep into the enclosing scope's reference. */
+        y->caller_refs--;
+        ag__scope_add(y);
+    }
+    return y;
+}
+
 ag_scope *ag_scope_begin(void)
 {
     ag_thread *ts = ag__thread();

@@ -8,6 +8,7 @@
  * and adds the product into its inputs, printing every step; then it checks its sums against the
  * engine's ag_backward. Both graphs are written as Graphviz DOT, rendered to SVG when `dot` is
  * installed, each node showing its value and gradient.
+ * demo-check writes: network.dot
  */
 #include <math.h>
 #include <stdio.h>

@@ -10,6 +10,7 @@
  * gradcheck_eps.svg.
  * Part 2: an op with a deliberately wrong backward rule (2x^2 instead of 3x^2 for x^3), made with
  * ag_apply_function, is caught by ag_gradcheck, whose report is printed.
+ * demo-check writes: gradcheck_eps.svg
  */
 #include <math.h>
 #include <stdio.h>

@@ -5,6 +5,7 @@
  * validation loss against the learning rate shows three regions: too small (the loss has barely
  * moved), good (the bottom of the curve), and too large (the loss rises or training diverges).
  * Picture: lr_sweep.svg.
+ * demo-check writes: lr_sweep.svg
  */
 #include <math.h>
 #include <stdio.h>

@@ -9,6 +9,7 @@
  *   AdamW     Adam with decoupled weight decay
  * It prints a table of final loss and accuracy and draws every validation-loss curve in one
  * picture, optimizers.svg.
+ * demo-check writes: optimizers.svg
  */
 #include <math.h>
 #include <stdio.h>

@@ -9,6 +9,7 @@
  * whatever their number. The best learning rate is then refit on all 20,000 images and tested
  * on the test set. Writes tune_lr.svg (CV score against the learning rate, log axis) and
  * tune_lr.csv (every trial, per-fold scores; `tune_lr --resume` continues from it).
+ * demo-check writes: tune_lr.svg
  */
 #include <math.h>
 #include <stdio.h>

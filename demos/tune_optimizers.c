@@ -12,6 +12,7 @@
  * ASHA, which stops the trials that are doing badly after 1, 2 and 4 epochs.
  * Pictures: tune_optimizers.svg (CV loss against lr, one line per optimizer) and
  * tune_optimizers_asha.svg (the random search: score against each hyperparameter, best so far).
+ * demo-check writes: tune_optimizers.svg
  */
 #include <math.h>
 #include <stdio.h>

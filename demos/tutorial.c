@@ -9,6 +9,7 @@
  *
  * Without Debian's dataset-fashion-mnist it says how to install it (installs it when run as
  * root) and meanwhile trains on a built-in synthetic data set of the same shape.
+ * demo-check writes: tutorial_curves.svg
  */
 #include "common.h"
 

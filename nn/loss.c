@@ -8,7 +8,7 @@
  */
 #include <math.h>
 
-#include "loss_internal.h"
+#include "nn_internal.h"
 
 /* ---- shared helpers ---- */
 

@@ -17,7 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "loss_internal.h"
+#include "nn_internal.h"
 
 static const char FN[] = "ag_cross_entropy";
 

@@ -15,41 +15,6 @@ static _Thread_local bool record_shapes;
 
 void ag__module_record_shapes(bool on) { record_shapes = on; }
 
-/* ---- small helpers shared by nn/ ---- */
-
-ag_tensor *ag__scope_return(ag_scope *s, ag_tensor *y)
-{
-    if (y) ag_keep(y);
-    ag_scope_end(s);
-    if (y && ag__thread()->scope) {
-        /* Turn the caller reference from ag_keep into the enclosing scope's reference. */
-        y->caller_refs--;
-        ag__scope_add(y);
-    }
-    return y;
-}
-
-void ag__error_prepend(const char *fmt, ...)
-{
-    char old[sizeof ag__thread()->error], head[256];
-    snprintf(old, sizeof old, "%s", ag_last_error());
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(head, sizeof head, fmt, ap);
-    va_end(ap);
-    ag__error("%s%s", head, old);
-}
-
-void ag__error_prefix(const char *fn, const char *prefix)
-{
-    char old[sizeof ag__thread()->error];
-    snprintf(old, sizeof old, "%s", ag_last_error());
-    size_t n = strlen(fn);
-    const char *rest = old;
-    if (strncmp(old, fn, n) == 0 && strncmp(old + n, ": ", 2) == 0) rest = old + n + 2;
-    ag__error("%s: %s%s", fn, prefix, rest);
-}
-
 const char *ag__nn_describe_tensor(const ag_tensor *t, char *buf, size_t size)
 {
     char s[AG_SHAPE_BUF];

@@ -37,21 +37,6 @@ struct ag_module {
 /* While on (this thread), ag_module_forward records each module's output shape in out_*. */
 void ag__module_record_shapes(bool on);
 
-/* Ends scope `s` opened by the caller and hands `y` (made inside it, may be NULL) to whoever
- * owns new tensors now: the enclosing scope, or the caller outside any scope. Returns y. */
-ag_tensor *ag__scope_return(ag_scope *s, ag_tensor *y);
-
-/* Replaces the recorded error "fn: rest" by "fn: <prefix>rest", so an error raised inside a
- * layer says where it happened (e.g. "layer 1 (Dense) of Sequential: "). A message from another
- * function is kept whole after the prefix ("fn: <prefix>ag_tensor: shape ... is too large"), so
- * every public function's error starts with its own name. */
-void ag__error_prefix(const char *fn, const char *prefix);
-
-/* Puts a printf-formatted prefix in front of the whole recorded error, e.g.
- * ag__error_prepend("ag_fit: epoch %d, step %lld: ", ...) before the message of the op that
- * failed inside that step. */
-void ag__error_prepend(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* ag_module_add_param for a tensor just created by the caller (may be NULL: then -1). The tensor
  * leaves the current scope (when it is the scope's newest), so it lives exactly as long as the
  * module; on failure it is freed (or left to its scope), so nothing leaks. */
@@ -59,5 +44,25 @@ int ag__module_add_new_param(ag_module *m, const char *name, ag_tensor *t);
 
 /* "float32 [4,7]" style description of a tensor into buf. */
 const char *ag__nn_describe_tensor(const ag_tensor *t, char *buf, size_t size);
+
+/* ---- losses (loss.c, loss_ce.c): option and argument checks and the reduction step. A loss
+ * returns its result from its private scope with ag__scope_return (autograd/internal.h). ---- */
+
+/* Which options a loss accepts besides the reduction. */
+enum { AG__LOSS_SMOOTHING = 1, AG__LOSS_CLASS_WEIGHTS = 2, AG__LOSS_POS_WEIGHT = 4 };
+
+/* Copies *opts (or the defaults for NULL) into *out and checks it: a known reduction, and no
+ * option that `fn` does not take (`allowed` is a set of AG__LOSS_* flags). Records an error
+ * naming fn and returns false otherwise. */
+bool ag__loss_opts(const char *fn, const ag_loss_opts *opts, unsigned allowed, ag_loss_opts *out);
+
+/* Both tensors are non-NULL (named `a_name` and `b_name` in the message) and share a dtype. A NULL
+ * keeps an earlier error, like the ops (it is the root cause of a failed nested expression). */
+bool ag__loss_pair(const char *fn, ag_tensor *a, const char *a_name, ag_tensor *b,
+                   const char *b_name);
+
+/* Applies the reduction to per-element losses: mean or sum over all elements (a 0-d tensor),
+ * or `per` itself for AG_REDUCE_NONE. */
+ag_tensor *ag__loss_reduce(ag_tensor *per, ag_reduction r);
 
 #endif

@@ -15,17 +15,8 @@ for d in "$@"; do
     if grep -q -E "ERROR: (Leak|Address)Sanitizer|runtime error:" "$dir/$d.log"; then
         echo "demo-check: $d reported sanitizer errors:"; cat "$dir/$d.log"; status=1; continue
     fi
-    case $d in
-        tutorial) want=tutorial_curves.svg ;;
-        optimizers) want=optimizers.svg ;;
-        lr_sweep) want=lr_sweep.svg ;;
-        gradcheck_eps) want=gradcheck_eps.svg ;;
-        backprop) want=network.dot ;;
-        mnist_mlp) want=fashion_mlp.safetensors ;;
-        tune_lr) want=tune_lr.svg ;;
-        tune_optimizers) want=tune_optimizers.svg ;;
-        *) want= ;;
-    esac
+    # The demo names the file it must write in a comment line "demo-check writes: FILE".
+    want=$(sed -n 's/.*demo-check writes: *\([^ ]*\).*/\1/p' "demos/$d.c" | head -n 1)
     if [ -n "$want" ] && [ ! -s "$dir/$want" ]; then
         echo "demo-check: $d did not write $want"; status=1; continue
     fi

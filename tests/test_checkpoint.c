@@ -1,4 +1,4 @@
-/* tests/test_checkpoint.c - module save/load and training checkpoints (nn/checkpoint.c).
+/* tests/test_checkpoint.c - module save/load and training checkpoints (io/checkpoint.c).
  *
  * Independent references: an uninterrupted training run for checkpoint resumes, and a byte copy
  * of every parameter to check that a failed load changes nothing. Each test works in its own

@@ -1,4 +1,4 @@
-/* tests/test_safetensors.c - safetensors files (nn/safetensors*.c, nn/st_file.c, nn/json.c):
+/* tests/test_safetensors.c - safetensors files (io/safetensors*.c, io/st_file.c, io/json.c):
  * round trips, argument and accessor errors, and files written from PyTorch. Corrupt, truncated
  * and half-written files are in test_safetensors_corrupt.c.
  *

@@ -1,4 +1,4 @@
-/* nn/fit.c - ag_compile and ag_fit: the Keras-style training loop.
+/* train/fit.c - ag_compile and ag_fit: the Keras-style training loop.
  *
  * A training step is exactly the hand-written loop (zero_grad, forward, loss, backward, step)
  * inside a scope, so every intermediate of a step is freed when it ends and memory stays flat.
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fit_internal.h"
-#include "nn_internal.h"
+#include "train_internal.h"
+#include "../nn/nn_internal.h"
 
 /* ---- the trainer ---- */
 

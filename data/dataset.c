@@ -1,4 +1,4 @@
-/* nn/dataset.c - the dataset type: creation with ownership transfer and target checks, row
+/* data/dataset.c - the dataset type: creation with ownership transfer and target checks, row
  * subsets, train/validation splits, dtype conversion. */
 #include <math.h>
 #include <stdio.h>

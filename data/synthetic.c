@@ -1,4 +1,4 @@
-/* nn/synthetic.c - seeded synthetic datasets for tests and teaching: interleaved spirals
+/* data/synthetic.c - seeded synthetic datasets for tests and teaching: interleaved spirals
  * (CS231n's classic non-linearly-separable set), Gaussian blobs, linear regression. Values are
  * drawn in double from one ag_rng in a fixed order, so a seed always gives the same data. */
 #include <math.h>

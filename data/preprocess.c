@@ -1,10 +1,9 @@
-/* nn/preprocess.c - data preprocessing: one-hot targets, column standardization, area-average
+/* data/preprocess.c - data preprocessing: one-hot targets, column standardization, area-average
  * image resizing. Results are plain data (computed directly, no graph is recorded). */
 #include <math.h>
 #include <stdlib.h>
 
 #include "data_internal.h"
-#include "nn_internal.h"
 
 static double value_at(const ag_tensor *t, int64_t i)
 {

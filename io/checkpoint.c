@@ -1,4 +1,4 @@
-/* nn/checkpoint.c - saving and loading modules and training checkpoints as safetensors files.
+/* io/checkpoint.c - saving and loading modules and training checkpoints as safetensors files.
  *
  * A module file holds the parameters under their dotted names, so it loads into PyTorch's
  * nn.Sequential of the same layers (load_state_dict) and back. A checkpoint adds the optimizer:

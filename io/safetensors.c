@@ -1,5 +1,5 @@
-/* nn/safetensors.c - reading and validating safetensors files (the accessors of the loaded file
- * are in nn/st_file.c).
+/* io/safetensors.c - reading and validating safetensors files (the accessors of the loaded file
+ * are in io/st_file.c).
  *
  * A file is untrusted input. The reader checks the file size before believing the header length,
  * reads the header with a bounded read, validates every entry (see validate_entry and

@@ -1,4 +1,4 @@
-/* nn/fit_internal.h - what the training-loop files (fit.c, metrics.c, history.c, callbacks.c,
+/* train/train_internal.h - what the training-loop files (fit.c, metrics.c, history.c, callbacks.c,
  * progress.c) share: the trainer struct, metric accumulators, history building, callback hooks
  * and the progress printer. Not installed.
  */

@@ -1,11 +1,11 @@
-/* nn/evaluate.c - ag_evaluate and ag_predict: the model in evaluation mode, no graph recorded,
+/* train/evaluate.c - ag_evaluate and ag_predict: the model in evaluation mode, no graph recorded,
  * batch by batch inside a scope per batch (so memory stays bounded by one batch), and the
  * caller's training mode and grad mode restored afterwards.
  */
 #include <string.h>
 
-#include "fit_internal.h"
-#include "nn_internal.h"
+#include "train_internal.h"
+#include "../nn/nn_internal.h"
 
 /* Evaluation mode and no-grad, remembering what to restore. */
 typedef struct eval_guard {

@@ -1,4 +1,4 @@
-/* nn/io_internal.h - what the safetensors files of nn/ share (json.c, safetensors.c, st_file.c,
+/* io/io_internal.h - what the file-format files of io/ share (json.c, safetensors.c, st_file.c,
  * safetensors_write.c, checkpoint.c): the JSON parser used for headers, the loaded-file struct,
  * and the save/load entry points that take the public function's name so errors start with it.
  * Not installed.
@@ -11,7 +11,7 @@
 
 #include "../autograd/internal.h"
 
-/* ---- JSON (nn/json.c) ----
+/* ---- JSON (io/json.c) ----
  * A strict RFC 8259 parser for one document held in memory, enough for safetensors headers.
  * Values live in one flat array; children of an object or array are chained through `next`.
  * Strings are decoded (escapes, surrogate pairs) into one arena and NUL-terminated; a string
@@ -75,7 +75,7 @@ static inline void ag__swap_elements(unsigned char *p, int64_t n, size_t size)
         }
 }
 
-/* ---- loaded files (read by nn/safetensors.c, accessed in nn/st_file.c) ---- */
+/* ---- loaded files (read by io/safetensors.c, accessed in io/st_file.c) ---- */
 
 struct ag_st_file {
     int n;               /* tensors, sorted by name */

@@ -1,4 +1,4 @@
-/* nn/metrics.c - the trainer's loss of a batch and the metrics (accuracy, mse, mae) summed over
+/* train/metrics.c - the trainer's loss of a batch and the metrics (accuracy, mse, mae) summed over
  * batches, plus ag_argmax_rows.
  *
  * Metrics are read from the predictions' values (no graph): accuracy counts rows whose argmax
@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "data_internal.h"
-#include "fit_internal.h"
+#include "../data/data_internal.h"
+#include "train_internal.h"
 
 static const unsigned metric_bits[AG__MAX_METRICS] = {AG_METRIC_ACCURACY, AG_METRIC_MSE,
                                                       AG_METRIC_MAE};

@@ -1,4 +1,4 @@
-/* nn/idx.c - IDX files (the MNIST format), raw or gzip-compressed: ag_load_idx, ag_load_mnist.
+/* data/idx.c - IDX files (the MNIST format), raw or gzip-compressed: ag_load_idx, ag_load_mnist.
  *
  * Layout (big-endian): 0x00 0x00, a type byte (only 0x08, unsigned byte, is supported), a
  * dimension count, one 32-bit size per dimension, then exactly product(sizes) data bytes. Every

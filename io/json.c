@@ -1,4 +1,4 @@
-/* nn/json.c - a small, strict JSON parser for safetensors headers (see io_internal.h).
+/* io/json.c - a small, strict JSON parser for safetensors headers (see io_internal.h).
  *
  * Headers come from files we did not write, so the parser is written for hostile input: every
  * read is checked against the length (the text need not be NUL-terminated), nesting depth is

@@ -1,5 +1,5 @@
-/* nn/st_file.c - the loaded safetensors file (ag_st_file): lookups by index, name and metadata
- * key, and freeing. Reading and validating a file is nn/safetensors.c's job.
+/* io/st_file.c - the loaded safetensors file (ag_st_file): lookups by index, name and metadata
+ * key, and freeing. Reading and validating a file is io/safetensors.c's job.
  *
  * Tensors are kept sorted by name and metadata pairs by key (the loader sorts them), so both
  * lookups are binary searches.

@@ -1,4 +1,4 @@
-/* nn/batcher.c - mini-batches over a dataset, epoch after epoch. Epoch e's order depends only
+/* data/batcher.c - mini-batches over a dataset, epoch after epoch. Epoch e's order depends only
  * on (seed, e), so training resumed at epoch e sees exactly the batches it would have seen. */
 #include <stdlib.h>
 

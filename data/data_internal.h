@@ -1,4 +1,4 @@
-/* nn/data_internal.h - helpers shared by the dataset files (nn/dataset.c, batcher.c, csv.c,
+/* data/data_internal.h - helpers shared by the dataset files (dataset.c, batcher.c, csv.c,
  * idx.c, synthetic.c, preprocess.c). Not installed. */
 #ifndef AG_DATA_INTERNAL_H
 #define AG_DATA_INTERNAL_H

@@ -1,4 +1,4 @@
-/* nn/safetensors_write.c - writing safetensors files, atomically.
+/* io/safetensors_write.c - writing safetensors files, atomically.
  *
  * The header lists "__metadata__" first, then the tensors sorted by name (so the same tensors
  * always give the same bytes), with data_offsets in that order; it is padded with spaces so the

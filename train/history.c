@@ -1,4 +1,4 @@
-/* nn/history.c - the per-epoch record ag_fit returns: named columns, one row per completed
+/* train/history.c - the per-epoch record ag_fit returns: named columns, one row per completed
  * epoch, numbered from the run's initial_epoch (so a resumed run keeps absolute epoch numbers).
  */
 #include <math.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "../autograd/internal.h"
-#include "fit_internal.h"
+#include "train_internal.h"
 
 struct ag_history {
     int first_epoch;            /* absolute number of row 0 */

@@ -1,4 +1,4 @@
-/* nn/csv.c - ag_load_csv: a numeric CSV file with a header row as a dataset. The whole file is
+/* data/csv.c - ag_load_csv: a numeric CSV file with a header row as a dataset. The whole file is
  * read into memory, so lines of any length work; every field is checked, and errors name the
  * file, line and column. Fields are plain numbers (no quoting); header names may be quoted. */
 #include <errno.h> /* fopen's reason */

@@ -1,4 +1,4 @@
-/* nn/progress.c - Keras-style progress output for ag_fit.
+/* train/progress.c - Keras-style progress output for ag_fit.
  *
  *   Epoch 3/10
  *    600/1688 [=========>....................] - ETA: 2s - loss: 0.4170 - accuracy: 0.8512
@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fit_internal.h"
+#include "train_internal.h"
 
 #define BAR_WIDTH 30
 #define REDRAW_SECONDS 0.05

@@ -1,4 +1,4 @@
-/* nn/callbacks.c - epoch-end hooks for ag_fit: early stopping (Keras' EarlyStopping, with
+/* train/callbacks.c - epoch-end hooks for ag_fit: early stopping (Keras' EarlyStopping, with
  * restore_best_weights), model checkpoints (ag_checkpoint_save) and user functions.
  *
  * A callback's run state (best value, patience counter, weight snapshot) is reset at the start
@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fit_internal.h"
-#include "nn_internal.h"
+#include "train_internal.h"
+#include "../nn/nn_internal.h"
 
 typedef enum { CB_EARLY_STOP, CB_CHECKPOINT, CB_USER } cb_kind;
 
