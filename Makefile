@@ -181,13 +181,18 @@ $(BUILD)/bench/%: bench/%.c bench/bench_util.h $(STATIC)
 	$(CC) $(CFLAGS) $< -o $@ $(STATIC) $(LDFLAGS) $(LDLIBS)
 
 # W1-W6 side by side with PyTorch when Debian's python3-torch is installed, then the GEMM kernel
-# against OpenBLAS when libopenblas-dev is installed (W4's reference).
-bench: $(BUILD)/bench/bench $(BUILD)/bench/gemm
+# against OpenBLAS when libopenblas-dev is installed (W4's reference), then every further suite
+# bench/suite_NAME.c in name order (each also runs alone as `make bench-NAME`).
+BENCH_SUITES := $(sort $(basename $(notdir $(wildcard bench/suite_*.c))))
+bench: $(BUILD)/bench/bench $(BUILD)/bench/gemm $(BENCH_SUITES:%=$(BUILD)/bench/%)
 	./$(BUILD)/bench/bench
 	@echo
 	@echo "GEMM kernel against OpenBLAS (make bench-gemm):"
 	@$(if $(HAVE_OPENBLAS),OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=4 ./$(BUILD)/bench/gemm 2048,\
 	    echo "  (install libopenblas-dev to compare with OpenBLAS)"; ./$(BUILD)/bench/gemm 2048)
+	@for s in $(BENCH_SUITES); do echo; ./$(BUILD)/bench/$$s || exit 1; done
+bench-%: $(BUILD)/bench/suite_% FORCE
+	./$<
 bench-quick: $(BUILD)/bench/bench
 	./$(BUILD)/bench/bench --quick
 

@@ -65,6 +65,10 @@ typedef struct torch_server {
     char version[64];
 } torch_server;
 
+/* The PyTorch script a suite talks to: bench/torch_bench.py unless a suite (bench/suite_*.c)
+ * sets its own before starting servers. Each script speaks the same line protocol. */
+static const char *torch_script = "bench/torch_bench.py";
+
 /* The server runs with its thread pools fixed to `threads` through the environment (PyTorch's
  * BLAS and OpenMP pools ignore set_num_threads for some kernels otherwise). */
 static int torch_spawn(torch_server *ts, int threads)
@@ -87,7 +91,7 @@ static int torch_spawn(torch_server *ts, int threads)
         setenv("OMP_NUM_THREADS", n, 1);
         setenv("OPENBLAS_NUM_THREADS", n, 1);
         setenv("MKL_NUM_THREADS", n, 1);
-        execl("/usr/bin/python3", "python3", "bench/torch_bench.py", (char *)NULL);
+        execl("/usr/bin/python3", "python3", torch_script, (char *)NULL);
         _exit(127);
     }
     close(in[0]);
