@@ -110,6 +110,7 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(STATIC)
 test: check-criterion $(BUILD)/test_runner
 ifneq ($(origin LIB_EXTRA),command line)
 	@CC="$(CC)" sh scripts/readme-check.sh $(BUILD) "$(CFLAGS)" "$(LDFLAGS) $(LDLIBS)"
+	@CC="$(CC)" sh scripts/header-check.sh $(BUILD) "$(CFLAGS)"
 	@sh scripts/layers-check.sh $(BUILD) $(LIB_LAYERS)
 endif
 	@echo "Running the test suite ($(BUILD)/test_runner)"
