@@ -172,7 +172,7 @@ static void part2_network(void)
     printf("  largest difference: %.1e\n", worst);
     render("network.dot", "network.svg", loss);
     free(grad);
-    free(order);
+    ag_graph_order_free(order);
     ag_scope_end(s);
 }
 

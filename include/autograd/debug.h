@@ -33,9 +33,16 @@ int ag_num_inputs(const ag_tensor *t);
 ag_tensor *ag_input(const ag_tensor *t, int i);
 
 /* Lists the tensors of root's graph, each once, in the order backward visits them: root first,
- * every tensor after all the tensors that consume it (reverse topological order). *order is a
- * malloc'd array the caller frees with free(); *count receives its length. Returns 0 or -1. */
+ * every tensor after all the tensors that consume it (reverse topological order). *count
+ * receives its length. Returns 0 or -1 (then *order is NULL).
+ *
+ * The caller owns the array *order and frees it with ag_graph_order_free() (plain free() works
+ * too); the tensors in it are NOT the caller's: they stay owned by their scope or creator, and
+ * the array is valid only while they live. */
 int ag_graph_order(ag_tensor *root, ag_tensor ***order, int64_t *count);
+
+/* Frees an array returned by ag_graph_order (not the tensors in it). NULL is ignored. */
+void ag_graph_order_free(ag_tensor **order);
 
 /* Anomaly mode (per thread, off by default): every op checks its output for NaN/Inf and every
  * backward rule its gradients; the first op that produces one fails with an error naming it,
