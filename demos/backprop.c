@@ -59,8 +59,13 @@ static void part1_neuron(void)
     ag_tensor *x1w1 = named(ag_mul(x1, w1), "x1*w1"), *x2w2 = named(ag_mul(x2, w2), "x2*w2");
     ag_tensor *sum = named(ag_add(x1w1, x2w2), "x1*w1 + x2*w2");
     ag_tensor *n = named(ag_add(sum, b), "n"), *o = named(ag_tanh(n), "o");
-    printf("  x1*w1 = %.4f   x2*w2 = %.4f   n = x1*w1 + x2*w2 + b = %.4f   o = tanh(n) = %.4f\n\n",
+    printf("  x1*w1 = %.4f   x2*w2 = %.4f   n = x1*w1 + x2*w2 + b = %.4f   o = tanh(n) = %.4f\n",
            ag_item(x1w1), ag_item(x2w2), ag_item(n), ag_item(o));
+    printf("  The output as ag_print shows it (grad_fn names the op that made it):\n  ");
+    ag_print(o);
+    printf("  and a parameter (a leaf that requires grad):\n  ");
+    ag_print(w1);
+    printf("\n");
     ag_backward_opts opts = {.retain_all_grads = true}; /* keep every node's gradient */
     if (ag_backward_ex(o, &opts) != 0) {
         fprintf(stderr, "error: %s\n", ag_last_error());

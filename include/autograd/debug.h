@@ -1,4 +1,4 @@
-/* autograd/debug.h - seeing the graph, and finding where NaN or Inf first appears. */
+/* autograd/debug.h - seeing tensors and the graph, and finding where NaN or Inf first appears. */
 #ifndef AUTOGRAD_DEBUG_H
 #define AUTOGRAD_DEBUG_H
 
@@ -9,6 +9,29 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- printing a tensor ----
+ *
+ *     ag_print(w);    // tensor([[ 0.1000, -0.2000,  0.3000]], shape=[1,3], dtype=float64,
+ *                     //        requires_grad=true)
+ *
+ * The text is PyTorch's repr with its default print options: the values in nested brackets, one
+ * format for all of them (4 decimals; "3." when all are whole numbers; e-notation for values
+ * past 1e8, below 1e-4 or spanning more than three decades), rows wrapped at 80 columns; then the
+ * shape, the dtype, and either the op that made the tensor (grad_fn=<tanh>, for a tensor
+ * recorded in the graph) or requires_grad=true (for a parameter), and its name when it has one.
+ * A tensor of more than 1000 elements is summarised: along each axis longer than 6 only the
+ * first 3 and last 3 entries are shown, with "..." between. */
+
+/* Writes the text of `t` and a newline to stdout / to `out`. Returns 0 or -1. */
+int ag_print(const ag_tensor *t);
+int ag_fprint(FILE *out, const ag_tensor *t);
+
+/* The same text (without the newline) as a string the caller frees with free(); NULL and an
+ * error on failure. */
+char *ag_tensor_str(const ag_tensor *t);
+
+/* ---- the graph ---- */
 
 /* Prints the graph that produced `root` as an indented tree, one line per tensor: op (or
  * "leaf"), name, dtype, shape, the first values and, when stored, the gradient. A tensor used
