@@ -61,6 +61,11 @@ bool ag__loss_opts(const char *fn, const ag_loss_opts *opts, unsigned allowed, a
 bool ag__loss_pair(const char *fn, ag_tensor *a, const char *a_name, ag_tensor *b,
                    const char *b_name);
 
+/* The logits x when t = softmax(x) over t's last axis was recorded in the graph (grad mode on and
+ * x requiring grad), else NULL: how ag_categorical_cross_entropy finds a model's logits, and how
+ * the trainer spots a softmax fed to a loss that applies its own. */
+ag_tensor *ag__softmax_input(const ag_tensor *t);
+
 /* Applies the reduction to per-element losses: mean or sum over all elements (a 0-d tensor),
  * or `per` itself for AG_REDUCE_NONE. */
 ag_tensor *ag__loss_reduce(ag_tensor *per, ag_reduction r);
