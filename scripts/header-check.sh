@@ -2,10 +2,10 @@
 # Compiles every code example in the public headers, so a header cannot show a call that does
 # not compile (the docs-drift bug class). An example is a block of comment lines indented by
 # four spaces (" *     code"; deeper lines continue it) that contains a line ending in ';',
-# '{' or '}': formulas and sample messages, which have none, are left alone. A block that starts
-# with a function definition goes at file scope, any other block into a function body of its
-# own. The names examples use without declaring them (x, w, model, train, ...) are declared
-# below; add one here when a new example needs it.
+# '{' or '}': formulas and sample messages, which have none, are left alone. Function
+# definitions and static const / typedef lines go at file scope, the other statements into a
+# function body of their own; a line "..." elides code. The names examples use without declaring
+# them (x, w, model, train, ...) are declared below; add one here when a new example needs it.
 # Usage: header-check.sh BUILD_DIR "CFLAGS"
 set -e
 build=$1; cflags=$2
@@ -24,24 +24,30 @@ extern int n;
 extern double *epochs, *loss, *val_loss;
 extern void *ctx;
 extern ag_study *st;
+typedef struct block_state { int64_t width; } block_state;
+ag_module *block_new(int64_t width, int nchildren, ag_module *const *children);
 double train_one_epoch(void *ctx, double lr);
 EOF
 for h in include/autograd.h include/autograd/*.h; do
     awk -v header="$h" '
-        function flush(   i, first) {
+        function flush(   i, nbody, infn) {
             if (nb > 0 && code) {
                 k++
                 print "/* header example */"
-                first = 1
-                # a function definition: file scope up to its closing brace at the block margin
-                if (block[1] ~ /^[A-Za-z_][A-Za-z_0-9 *]*\(.*\) *\{ *$/) {
-                    printf "/* %s, example %d */\n", header, k
-                    for (i = 1; i <= nb; i++) { print block[i]; if (block[i] ~ /^}/) break }
-                    first = i + 1
+                printf "/* %s, example %d */\n", header, k
+                nbody = 0; infn = 0
+                for (i = 1; i <= nb; i++) {
+                    if (infn) { print block[i]; if (block[i] ~ /^}/) infn = 0; continue }
+                    if (block[i] ~ /^[A-Za-z_][A-Za-z_0-9 *]*\(.*\) *\{ *(\/\/.*)?$/) {
+                        print block[i]; infn = 1; continue      # a function definition
+                    }
+                    if (block[i] ~ /^(static const|typedef) /) { print block[i]; continue }
+                    if (block[i] ~ /^\.\.\.$/) continue          # "..." elides code
+                    body[++nbody] = block[i]
                 }
-                if (first <= nb) {
-                    printf "static void example_%s_%d(void)\n{ /* %s */\n", tag, k, header
-                    for (i = first; i <= nb; i++) print block[i]
+                if (nbody > 0) {
+                    printf "static void example_%s_%d(void)\n{\n", tag, k
+                    for (i = 1; i <= nbody; i++) print body[i]
                     print "}"
                 }
             }

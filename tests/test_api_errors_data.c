@@ -132,6 +132,9 @@ Test(api_errors, io)
     FAILS("ag_module_save", ag_module_save(m, NULL) < 0);
     FAILS("ag_module_load", ag_module_load(NULL, path) < 0);
     FAILS("ag_module_load", ag_module_load(m, NULL) < 0);
+    FAILS("ag_module_load_new", ag_module_load_new(NULL) == NULL);
+    FAILS("ag_module_load_new", ag_module_load_new("/nonexistent.safetensors") == NULL);
+    FAILS("ag_module_register_builder", ag_module_register_builder(NULL) < 0);
     FAILS("ag_checkpoint_save", ag_checkpoint_save(NULL, m, NULL, 0, NULL) < 0);
     FAILS("ag_checkpoint_save", ag_checkpoint_save(path, NULL, NULL, 0, NULL) < 0);
     FAILS("ag_checkpoint_save", ag_checkpoint_save(path, m, NULL, -1, NULL) < 0);
