@@ -11,8 +11,9 @@
  * module (do not ag_tensor_free them). Tensors returned by forward follow the usual rules
  * (owned by the current scope, or by the caller outside a scope).
  *
- * Threads: nothing in nn/ keeps global state, so threads may each build and train modules of
- * their own at the same time (with the same seeds they get the same results as one thread).
+ * Threads: nothing in nn/ keeps global state (but the table of builders for saving
+ * architectures, which a lock guards), so threads may each build and train modules of their own
+ * at the same time (with the same seeds they get the same results as one thread).
  * A module itself is used by one thread at a time (dropout advances the layer's generator).
  *
  * Writing a new layer: fill an ag_module_class with a forward function, create the module with
