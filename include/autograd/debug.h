@@ -34,13 +34,18 @@ char *ag_tensor_str(const ag_tensor *t);
 /* ---- the graph ---- */
 
 /* Prints the graph that produced `root` as an indented tree, one line per tensor: op (or
- * "leaf"), name, dtype, shape, the first values and, when stored, the gradient. A tensor used
- * twice is printed once and referred to afterwards. Returns 0 or -1. */
+ * "leaf"), name (or "t<k>", k its position in the walk, for an unnamed tensor), dtype, shape, the
+ * first values and, when stored, the gradient. A tensor used twice is printed once and referred
+ * to afterwards. Returns 0 or -1. */
 int ag_graph_print(FILE *out, ag_tensor *root);
 
-/* Writes the graph as Graphviz DOT: a record node per tensor (name, shape, value, gradient) and
- * an oval per op, edges from inputs to ops to outputs, as micrograd's draw_dot. Render with
- * `dot -Tsvg file.dot -o file.svg`. Returns 0 or -1. */
+/* Writes the graph as Graphviz DOT, laid out left to right and compact enough that a 2-2-1
+ * network of scalars reads well 800 pixels wide: one box per tensor with its name in bold (an
+ * unnamed tensor shows the op that made it, or "parameter" / "constant" for a leaf), the op under
+ * a name, the shape of a non-scalar, and, for tensors of at most 4 elements, the values and the
+ * gradient (after a nabla) rounded to 3 significant digits; parameters are shaded; an edge runs
+ * from each input to the tensor computed from it. Render with `dot -Tsvg file.dot -o file.svg`
+ * (or -Tpng). Returns 0 or -1. */
 int ag_graph_dot(FILE *out, ag_tensor *root);
 
 /* Writes ag_graph_dot output to the file `path`. Returns 0 or -1. */
