@@ -1,7 +1,8 @@
 #!/bin/sh
 # Compiles every code example in the public headers, so a header cannot show a call that does
 # not compile (the docs-drift bug class). An example is a block of comment lines indented by
-# four spaces (" *     code"; deeper lines continue it) that contains a line ending in ';',
+# four spaces (" *     code"; deeper lines continue it; text indented deeper after prose, such
+# as a JSON sample, is not a block) that contains a line ending in ';',
 # '{' or '}': formulas and sample messages, which have none, are left alone. Function
 # definitions and static const / typedef lines go at file scope, the other statements into a
 # function body of their own; a line "..." elides code. The names examples use without declaring

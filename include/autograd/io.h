@@ -58,10 +58,11 @@ void ag_st_free(ag_st_file *f);
  * metadata {"format": "pt"} that PyTorch-side safetensors loaders look for, and the model's
  * architecture as Keras's model.save records it: the metadata "architecture" holds JSON listing
  * every module of the tree, depth first, with its kind, its settings and its number of children,
- *     {"version": 1, "modules": [{"name": "", "kind": "Sequential", "config": {}, "children": 2},
- *       {"name": "0", "kind": "Dense", "config": {"in_features": 100, "out_features": 32,
- *        "activation": "relu", "bias": true, "init": "glorot_uniform", "dtype": "float32"},
- *        "children": 0}, ...]}
+ *        {"version": 1, "modules": [
+ *          {"name": "", "kind": "Sequential", "config": {}, "children": 2},
+ *          {"name": "0", "kind": "Dense", "config": {"in_features": 100, "out_features": 32,
+ *           "activation": "relu", "bias": true, "init": "glorot_uniform", "dtype": "float32"},
+ *           "children": 0}, ...]}
  * written by the builder registered for each kind (nn.h). If a module has no builder, the weights
  * are saved all the same, and the metadata "architecture_missing" names the module instead. */
 int ag_module_save(const ag_module *m, const char *path);
