@@ -97,22 +97,31 @@ static int64_t position(const slot *idx, int64_t n, const ag_tensor *t)
     return s ? s->pos : -1;
 }
 
-int ag_graph_print(FILE *out, ag_tensor *root)
+/* The checks and the walk both writers start with: the items of root's graph, the index of their
+ * positions, and how many distinct tensors there are. */
+static int walk(const char *fn, FILE *out, ag_tensor *root, item **items, int64_t *n, slot **idx,
+                int64_t *distinct)
 {
     if (!out || !root) {
-        if (!ag_has_error() || out) ag__error("ag_graph_print: %s is NULL", out ? "root" : "out");
+        if (!ag_has_error() || out) ag__error("%s: %s is NULL", fn, out ? "root" : "out");
         return -1;
     }
+    if (collect(root, items, n) != 0) return -1;
+    if (!(*idx = index_items(*items, *n))) {
+        free(*items);
+        return -1;
+    }
+    *distinct = 0;
+    for (int64_t i = 0; i < *n; i++) *distinct += !(*items)[i].repeat;
+    return 0;
+}
+
+int ag_graph_print(FILE *out, ag_tensor *root)
+{
     item *items;
-    int64_t n;
-    if (collect(root, &items, &n) != 0) return -1;
-    slot *idx = index_items(items, n);
-    if (!idx) {
-        free(items);
-        return -1;
-    }
-    int64_t distinct = 0;
-    for (int64_t i = 0; i < n; i++) distinct += !items[i].repeat;
+    slot *idx;
+    int64_t n, distinct;
+    if (walk("ag_graph_print", out, root, &items, &n, &idx, &distinct) != 0) return -1;
     for (int64_t i = 0; i < n; i++) {
         ag_tensor *t = items[i].t;
         char s[AG_SHAPE_BUF], nm[64];
@@ -141,10 +150,9 @@ int ag_graph_print(FILE *out, ag_tensor *root)
 
 /* ---- Graphviz ---- */
 
-/* Text for an HTML-like label: the characters Graphviz would read as markup, escaped. */
-static void html_text(FILE *out, const char *s)
+void ag__xml_text(FILE *out, const char *s)
 {
-    for (; *s; s++) {
+    for (; s && *s; s++) {
         switch (*s) {
         case '<': fputs("&lt;", out); break;
         case '>': fputs("&gt;", out); break;
@@ -177,16 +185,16 @@ static void dot_node(FILE *out, const ag_tensor *t, int64_t id)
     const char *op = t->node ? ag__op_name(t->node) : NULL;
     bool param = !t->node && t->requires_grad;
     fprintf(out, "  t%lld [label=<<b>", (long long)id);
-    html_text(out, t->name[0] ? t->name : op ? op : param ? "parameter" : "constant");
+    ag__xml_text(out, t->name[0] ? t->name : op ? op : param ? "parameter" : "constant");
     fputs("</b>", out);
     if (t->name[0] && op) {
         fputs("<br/><font color=\"#666666\">", out);
-        html_text(out, op);
+        ag__xml_text(out, op);
         fputs("</font>", out);
     }
     if (t->ndim > 0) {
         fputs("<br/><font color=\"#666666\">", out);
-        html_text(out, ag_shape_str(t, s, sizeof s));
+        ag__xml_text(out, ag_shape_str(t, s, sizeof s));
         fputs("</font>", out);
     }
     if (t->numel >= 1 && t->numel <= 4) fputs("<br/>", out);
@@ -202,20 +210,10 @@ static void dot_node(FILE *out, const ag_tensor *t, int64_t id)
 
 int ag_graph_dot(FILE *out, ag_tensor *root)
 {
-    if (!out || !root) {
-        if (!ag_has_error() || out) ag__error("ag_graph_dot: %s is NULL", out ? "root" : "out");
-        return -1;
-    }
     item *items;
-    int64_t n;
-    if (collect(root, &items, &n) != 0) return -1;
-    slot *idx = index_items(items, n);
-    if (!idx) {
-        free(items);
-        return -1;
-    }
-    int64_t distinct = 0;
-    for (int64_t i = 0; i < n; i++) distinct += !items[i].repeat;
+    slot *idx;
+    int64_t n, distinct;
+    if (walk("ag_graph_dot", out, root, &items, &n, &idx, &distinct) != 0) return -1;
     fputs("digraph autograd {\n"
           "  rankdir=LR; ranksep=0.18; nodesep=0.08; pad=0.04;\n"
           "  node [shape=box, style=\"rounded,filled\", fillcolor=white, color=\"#888888\", "

@@ -48,18 +48,7 @@ void ag__plot_marker(FILE *f, int k, double x, double y, double r)
     }
 }
 
-void ag__plot_text(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
+void ag__plot_text(FILE *f, const char *s) { ag__xml_text(f, s); }
 
 void ag__plot_legend_size(const ag_plot *p, double *w, double *h)
 {
