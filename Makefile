@@ -2,6 +2,17 @@
 # Criterion suite; `make demo` runs the first demo; `make install PREFIX=dir` installs.
 # Options: OPENMP=0 (build without OpenMP), SANITIZE=1 (AddressSanitizer + UBSan), DEBUG=1.
 
+# Parallel by default: a top-level make without -j runs one job per processor (the first build
+# compiles about 80 files). An explicit -jN (including -j1) on the command line wins, and
+# recursive makes share the top level's job server instead of adding their own.
+ifeq ($(MAKELEVEL),0)
+  MAKEFLAGS += -j$(shell nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
+endif
+# `make clean test` must not clean while it builds.
+ifneq ($(filter clean,$(MAKECMDGOALS)),)
+.NOTPARALLEL:
+endif
+
 CC       ?= cc
 PREFIX   ?= /usr/local
 OPENMP   ?= 1
@@ -110,6 +121,7 @@ $(BUILD)/test_runner: $(TEST_OBJ) $(STATIC)
 test: check-criterion $(BUILD)/test_runner
 ifneq ($(origin LIB_EXTRA),command line)
 	@CC="$(CC)" sh scripts/readme-check.sh $(BUILD) "$(CFLAGS)" "$(LDFLAGS) $(LDLIBS)"
+	@CC="$(CC)" sh scripts/header-check.sh $(BUILD) "$(CFLAGS)"
 	@sh scripts/layers-check.sh $(BUILD) $(LIB_LAYERS)
 endif
 	@echo "Running the test suite ($(BUILD)/test_runner)"

@@ -33,6 +33,7 @@ ag_tensor *ag_input(const ag_tensor *t, int i)
  * topological order (inputs first); reversed, it is the order of backward. */
 int ag_graph_order(ag_tensor *root, ag_tensor ***order, int64_t *count)
 {
+    if (order) *order = NULL;
     if (!root || !order || !count) {
         ag__error("ag_graph_order: %s is NULL", !root ? "root" : !order ? "order" : "count");
         return -1;
@@ -82,4 +83,9 @@ oom:
     free(stack);
     ag__error("ag_graph_order: out of memory walking the graph");
     return -1;
+}
+
+void ag_graph_order_free(ag_tensor **order)
+{
+    free(order);
 }

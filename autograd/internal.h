@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "autograd.h"
@@ -117,6 +118,10 @@ char *ag__shape_str(int ndim, const int64_t *shape, char *buf, size_t size);
 /* Ends scope `s` opened by the caller and hands `y` (made inside it, may be NULL) to whoever
  * owns new tensors now: the enclosing scope, or the caller outside any scope. Returns y. */
 ag_tensor *ag__scope_return(ag_scope *s, ag_tensor *y);
+
+/* Writes s with <, >, & and " escaped, for XML text: Graphviz HTML labels (debug.c) and SVG
+ * (plot/). NULL writes nothing. */
+void ag__xml_text(FILE *out, const char *s);
 
 /* Replaces the recorded error "fn: rest" by "fn: <prefix>rest", so an error raised inside a
  * layer says where it happened (e.g. "layer 1 (Dense) of Sequential: "). A message from another

@@ -23,6 +23,11 @@ bool ag__data_check(const char *fn, const char *what, const ag_dataset *ds);
  * class index in [0, nc)" naming the first bad element. */
 bool ag__data_check_labels(const char *fn, const char *what, const ag_tensor *t, int nc);
 
+/* Images and labels from two IDX files as a dataset (ag_load_idx_dataset, with errors naming
+ * `fn`); num_classes 0 means the largest label + 1. */
+ag_dataset *ag__load_idx_pair(const char *fn, const char *images_path, const char *labels_path,
+                              ag_dtype dtype, int num_classes);
+
 /* A random permutation of 0..n-1 from `r` (Fisher-Yates with ag_rng_below). */
 void ag__data_permute(ag_rng *r, int64_t *perm, int64_t n);
 

@@ -1,4 +1,5 @@
-/* data/idx.c - IDX files (the MNIST format), raw or gzip-compressed: ag_load_idx, ag_load_mnist.
+/* data/idx.c - IDX files (the MNIST format), raw or gzip-compressed: ag_load_idx and
+ * ag_load_idx_dataset (MNIST and Fashion-MNIST by name are in mnist.c).
  *
  * Layout (big-endian): 0x00 0x00, a type byte (only 0x08, unsigned byte, is supported), a
  * dimension count, one 32-bit size per dimension, then exactly product(sizes) data bytes. Every
@@ -292,9 +293,14 @@ ag_tensor *ag_load_idx(const char *path, ag_dtype dtype, double scale)
     return t;
 }
 
-ag_dataset *ag_load_mnist(const char *images_path, const char *labels_path, ag_dtype dtype)
+ag_dataset *ag_load_idx_dataset(const char *images_path, const char *labels_path, ag_dtype dtype)
 {
-    const char *fn = "ag_load_mnist";
+    return ag__load_idx_pair("ag_load_idx_dataset", images_path, labels_path, dtype, 0);
+}
+
+ag_dataset *ag__load_idx_pair(const char *fn, const char *images_path, const char *labels_path,
+                              ag_dtype dtype, int num_classes)
+{
     char si[AG_SHAPE_BUF], sl[AG_SHAPE_BUF];
     if (!check_dtype(fn, dtype)) return NULL;
     int ni, nl;
@@ -317,7 +323,7 @@ ag_dataset *ag_load_mnist(const char *images_path, const char *labels_path, ag_d
         ag__discard(x);
         goto done;
     }
-    ds = ag__data_take(fn, x, y, maxl + 1, true);
+    ds = ag__data_take(fn, x, y, num_classes > 0 ? num_classes : maxl + 1, true);
 done:
     free(img);
     free(lab);

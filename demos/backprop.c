@@ -8,6 +8,8 @@
  * and adds the product into its inputs, printing every step; then it checks its sums against the
  * engine's ag_backward. Both graphs are written as Graphviz DOT, rendered to SVG when `dot` is
  * installed, each node showing its value and gradient.
+ * Part 3: the graph of the tutorial's model on a batch of 4 (tutorial_graph.svg), one node per
+ * tensor with its shape.
  * demo-check writes: network.dot
  */
 #include <math.h>
@@ -59,8 +61,13 @@ static void part1_neuron(void)
     ag_tensor *x1w1 = named(ag_mul(x1, w1), "x1*w1"), *x2w2 = named(ag_mul(x2, w2), "x2*w2");
     ag_tensor *sum = named(ag_add(x1w1, x2w2), "x1*w1 + x2*w2");
     ag_tensor *n = named(ag_add(sum, b), "n"), *o = named(ag_tanh(n), "o");
-    printf("  x1*w1 = %.4f   x2*w2 = %.4f   n = x1*w1 + x2*w2 + b = %.4f   o = tanh(n) = %.4f\n\n",
+    printf("  x1*w1 = %.4f   x2*w2 = %.4f   n = x1*w1 + x2*w2 + b = %.4f   o = tanh(n) = %.4f\n",
            ag_item(x1w1), ag_item(x2w2), ag_item(n), ag_item(o));
+    printf("  The output as ag_print shows it (grad_fn names the op that made it):\n  ");
+    ag_print(o);
+    printf("  and a parameter (a leaf that requires grad):\n  ");
+    ag_print(w1);
+    printf("\n");
     ag_backward_opts opts = {.retain_all_grads = true}; /* keep every node's gradient */
     if (ag_backward_ex(o, &opts) != 0) {
         fprintf(stderr, "error: %s\n", ag_last_error());
@@ -172,7 +179,39 @@ static void part2_network(void)
     printf("  largest difference: %.1e\n", worst);
     render("network.dot", "network.svg", loss);
     free(grad);
-    free(order);
+    ag_graph_order_free(order);
+    ag_scope_end(s);
+}
+
+/* Part 3: the same pictures for a real model, the tutorial's, on one batch: each node is a whole
+ * tensor now, so the picture shows shapes instead of numbers. */
+static void part3_tutorial_model(void)
+{
+    printf("\nPart 3. The tutorial's model (100 -> Dense 32 relu -> Dense 10 softmax) on a batch of "
+           "4,\n        with the categorical cross-entropy: one node per tensor.\n");
+    ag_scope *s = ag_scope_begin();
+    ag_rng rng = ag_rng_seed(42);
+    ag_module *model = ag_sequential(2, (ag_module *[]){
+        ag_dense(100, 32, &(ag_dense_opts){.activation = AG_ACT_RELU}, &rng),
+        ag_dense(32, 10, &(ag_dense_opts){.activation = AG_ACT_SOFTMAX}, &rng)});
+    if (!model) {
+        fprintf(stderr, "error: %s\n", ag_last_error());
+        exit(1);
+    }
+    for (int i = 0; i < ag_module_num_params(model); i++) /* "0.weight", ... */
+        ag_set_name(ag_module_param(model, i), ag_module_param_name(model, i));
+    ag_tensor *x = named(ag_rand_uniform(&rng, AG_F32, 2, (int64_t[]){4, 100}, 0, 1), "x");
+    ag_tensor *y = named(ag_tensor_from_f64(AG_F32, 1, (int64_t[]){4}, (double[]){3, 1, 4, 1}),
+                         "labels");
+    ag_tensor *loss = named(ag_categorical_cross_entropy(ag_module_forward(model, x), y, NULL),
+                            "loss");
+    if (ag_backward(loss) != 0) {
+        fprintf(stderr, "error: %s\n", ag_last_error());
+        exit(1);
+    }
+    printf("  loss = %.4f; ", ag_item(loss));
+    render("tutorial_graph.dot", "tutorial_graph.svg", loss);
+    ag_module_free(model);
     ag_scope_end(s);
 }
 
@@ -180,5 +219,6 @@ int main(void)
 {
     part1_neuron();
     part2_network();
+    part3_tutorial_model();
     return 0;
 }

@@ -1,5 +1,6 @@
-/* demos/common.h - what the demos share: finding Fashion-MNIST (Debian's dataset-fashion-mnist),
- * the fast mode used by the tests, timing, and a synthetic stand-in when the data is absent.
+/* demos/common.h - what the demos share: loading Fashion-MNIST (ag_load_fashion_mnist, from
+ * Debian's dataset-fashion-mnist or $AG_FASHION_MNIST_DIR), the fast mode used by the tests,
+ * timing, and a synthetic stand-in when the data is absent.
  * Header-only (static functions) so each demo stays a single file to read.
  */
 #ifndef AG_DEMOS_COMMON_H
@@ -14,7 +15,6 @@
 
 #include <autograd.h>
 
-#define FASHION_DEFAULT_DIR "/usr/share/datasets/fashion-mnist"
 
 /* AG_DEMO_FAST=1 (set by scripts/demo-check.sh, which `make test` runs) shrinks data and epochs
  * and uses the synthetic data, so a demo finishes in a second or two: only the code paths are
@@ -46,20 +46,29 @@ static inline void demo_die(const char *what)
     exit(1);
 }
 
-/* Path of one of the four Fashion-MNIST files ("train-images-idx3-ubyte.gz", ...) in
- * $AG_FASHION_MNIST_DIR or Debian's location. */
+#define FASHION_DEFAULT_DIR AG_FASHION_MNIST_DEBIAN_DIR
+
+/* The directory holding Fashion-MNIST: $AG_FASHION_MNIST_DIR, or NULL for the library's default
+ * (Debian's location, AG_FASHION_MNIST_DEBIAN_DIR). */
+static inline const char *fashion_dir(void)
+{
+    return getenv("AG_FASHION_MNIST_DIR");
+}
+
+/* Path of one of the four files ("train-images-idx3-ubyte.gz", ...) in that directory. */
 static inline const char *fashion_file(char *buf, size_t n, const char *name)
 {
-    const char *dir = getenv("AG_FASHION_MNIST_DIR");
-    snprintf(buf, n, "%s/%s", dir ? dir : FASHION_DEFAULT_DIR, name);
+    snprintf(buf, n, "%s/%s", fashion_dir() ? fashion_dir() : FASHION_DEFAULT_DIR, name);
     return buf;
 }
 
 static inline bool fashion_present(void)
 {
-    char p[512];
-    return access(fashion_file(p, sizeof p, "train-images-idx3-ubyte.gz"), R_OK) == 0 &&
-           access(fashion_file(p, sizeof p, "t10k-labels-idx1-ubyte.gz"), R_OK) == 0;
+    char gz[512], raw[512];
+    const char *dir = fashion_dir() ? fashion_dir() : AG_FASHION_MNIST_DEBIAN_DIR;
+    snprintf(gz, sizeof gz, "%s/t10k-labels-idx1-ubyte.gz", dir);
+    snprintf(raw, sizeof raw, "%s/t10k-labels-idx1-ubyte", dir);
+    return access(gz, R_OK) == 0 || access(raw, R_OK) == 0;
 }
 
 /* Makes sure Fashion-MNIST is there: installs Debian's package when running as root, otherwise
@@ -91,11 +100,9 @@ static inline bool fashion_ensure(void)
  * `limit` examples when limit > 0. */
 static inline ag_dataset *fashion_load(bool train, int64_t limit)
 {
-    char pi[512], pl[512];
-    fashion_file(pi, sizeof pi, train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz");
-    fashion_file(pl, sizeof pl, train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz");
-    ag_dataset *ds = ag_load_mnist(pi, pl, AG_F32);
-    if (!ds) demo_die("loading Fashion-MNIST");
+    ag_dataset *ds = NULL;
+    if (ag_load_fashion_mnist(fashion_dir(), AG_F32, train ? &ds : NULL, train ? NULL : &ds) != 0)
+        demo_die("loading Fashion-MNIST");
     if (limit > 0 && limit < ag_dataset_size(ds)) {
         int64_t *rows = malloc((size_t)limit * sizeof *rows);
         if (!rows) demo_die("out of memory");

@@ -4,10 +4,12 @@
  * Part 1: for f(x) = sum(tanh(x) * exp(x / 2)) the demo computes the central difference
  *     (f(x + eps e_j) - f(x - eps e_j)) / (2 eps)
  * for eps = 1e-1 ... 1e-12, in float32 and float64, and compares it with the exact gradient from
- * backward (float64). Large eps: truncation error ~ eps^2 dominates. Small eps: round-off error
- * ~ machine epsilon / eps dominates. The best eps sits at the bottom of the V: about 1e-5 in
- * float64 and 1e-2 in float32, which is why gradient checks run in float64. The curves go to
- * gradcheck_eps.svg.
+ * backward (float64). Two errors compete. Truncation: the difference quotient of a curved
+ * function is off by about f'''(x) eps^2 / 6, so it grows as eps^2 at LARGE eps. Round-off: f is
+ * computed with a relative error near machine epsilon u, and dividing that by 2 eps makes it grow
+ * as u / eps at SMALL eps. The total is smallest where the two meet, at the bottom of the V:
+ * about 1e-5 in float64 (u ~ 1e-16) and 1e-2 in float32 (u ~ 6e-8), which is why gradient checks
+ * run in float64. The curves go to gradcheck_eps.svg (eps on a log axis, small eps on the left).
  * Part 2: an op with a deliberately wrong backward rule (2x^2 instead of 3x^2 for x^3), made with
  * ag_apply_function, is caught by ag_gradcheck, whose report is printed.
  * demo-check writes: gradcheck_eps.svg
@@ -97,8 +99,11 @@ int main(void)
     }
     printf("\nBest eps: %.0e in float64 (error %.1e), %.0e in float32 (error %.1e).\n",
            eps[best64], e64[best64], eps[best32], e32[best32]);
-    printf("Left of the minimum the error falls as eps^2 (truncation); right of it, it rises\n"
-           "as roundoff/eps; in float32 a step below ~1e-8 vanishes when added to x.\n");
+    printf("Down the table (smaller eps) the error first falls as eps^2: at large eps truncation\n"
+           "dominates. Past the best eps it rises as round-off/eps: at small eps the rounding of\n"
+           "f, divided by 2 eps, dominates. In float32 a step below ~1e-8 vanishes when added to\n"
+           "x. On the picture eps grows to the right: round-off on the left, truncation on the\n"
+           "right.\n");
 
     ag_plot *p = ag_plot_new("Finite-difference error against step size", "eps",
                              "max |numeric - exact|");

@@ -2,9 +2,10 @@
  *
  * 784 -> 256 relu -> 10 (and, with --deep, 784 -> 256 relu -> 128 relu -> 10), Adam with a
  * cosine learning-rate decay, batch 64, 15 epochs on all 60,000 training images. It reports test
- * accuracy, saves the trained model as safetensors (fashion_mlp.safetensors, loadable by
- * PyTorch's nn.Sequential of the same layers), reloads it into a fresh model and predicts a few
- * test images with it.
+ * accuracy, saves the trained model as safetensors (fashion_mlp.safetensors: the weights,
+ * loadable by PyTorch's nn.Sequential of the same layers, and the architecture), rebuilds the
+ * model from the file alone (ag_module_load_new, as Keras's load_model) and predicts a few test
+ * images with it.
  * Needs Debian's dataset-fashion-mnist (the demo says how to install it; synthetic data otherwise).
  * demo-check writes: fashion_mlp.safetensors
  */
@@ -66,15 +67,16 @@ int main(int argc, char **argv)
     char path[512];
     demo_out_path(path, sizeof path, "fashion_mlp.safetensors");
     if (ag_module_save(model, path) != 0) demo_die("saving");
-    printf("Saved the parameters to %s\n", path);
-    ag_module *copy = build(deep, 7); /* different initial weights, then the file's */
-    if (ag_module_load(copy, path) != 0) demo_die("loading");
+    printf("Saved the model (architecture and weights) to %s\n", path);
+    ag_module *copy = ag_module_load_new(path); /* nothing but the file */
+    if (!copy) demo_die("loading");
     ag_tensor *first = ag_predict(copy, test->x, 1000);
     if (!first) demo_die("predict");
     int64_t n = ag_dataset_size(test) < 8 ? ag_dataset_size(test) : 8;
     int64_t *pred = malloc(sizeof *pred * (size_t)ag_dataset_size(test));
     if (!pred || ag_argmax_rows(first, pred) != 0) demo_die("argmax");
-    printf("Reloaded it into a fresh model; its predictions for the first test images:\n");
+    printf("Rebuilt it from the file (%d layers, %lld weights); its predictions for the first "
+           "test images:\n", ag_module_num_children(copy), (long long)ag_module_count_weights(copy));
     for (int64_t i = 0; i < n; i++) {
         int truth = (int)ag_get(test->y, i), guess = (int)pred[i];
         printf("  image %lld: predicted %-12s true %-12s %s\n", (long long)i,

@@ -9,12 +9,12 @@
  *   autograd/grad.h       the graph, requires_grad, no-grad mode, backward, ag_grad_of
  *   autograd/ops.h        differentiable operations
  *   autograd/gradcheck.h  gradient checking by finite differences
- *   autograd/debug.h      graph printing, Graphviz export, anomaly mode
+ *   autograd/debug.h      printing tensors (ag_print), the graph as text or Graphviz, anomaly mode
  *   autograd/random.h     seeded random numbers and random tensors
  *   autograd/nn.h         modules: Dense, activations, dropout, Sequential, initializers
  *   autograd/loss.h       MSE, L1, cross-entropy, binary cross-entropy (built from ops)
  *   autograd/optim.h      GD, SGD, Adam, AdamW, RMSprop, schedules, gradient clipping
- *   autograd/data.h       datasets, batching, CSV and IDX loaders, synthetic data
+ *   autograd/data.h       datasets, batching, MNIST/Fashion-MNIST, CSV and IDX loaders, synthetic data
  *   autograd/io.h         safetensors files, model save/load, checkpoints
  *   autograd/fit.h        Keras-style compile / fit / evaluate / predict, callbacks
  *   autograd/plot.h       line and scatter plots written as SVG

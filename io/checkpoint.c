@@ -98,10 +98,17 @@ static int save(const char *fn, const char *path, const ag_module *m, const ag_o
 
 int ag_module_save(const ag_module *m, const char *path)
 {
-    if (!m) return ag__error("ag_module_save: module is NULL"), -1;
-    /* "format": "pt" is what PyTorch-side safetensors readers expect of a state_dict file. */
-    static const char *const meta[] = {"format", "pt"};
-    return save("ag_module_save", path, m, NULL, false, 1, meta);
+    static const char fn[] = "ag_module_save";
+    if (!m) return ag__error("%s: module is NULL", fn), -1;
+    /* "format": "pt" is what PyTorch-side safetensors readers expect of a state_dict file; the
+     * architecture (io/arch.c) lets ag_module_load_new rebuild the model from the file alone. */
+    const char *arch_key;
+    char *arch;
+    if (ag__arch_meta(fn, m, &arch_key, &arch) != 0) return -1;
+    const char *meta[] = {"format", "pt", arch_key, arch};
+    int rc = save(fn, path, m, NULL, false, 2, meta);
+    free(arch);
+    return rc;
 }
 
 int ag_checkpoint_save(const char *path, const ag_module *m, const ag_optimizer *opt, int nmeta,
@@ -176,18 +183,24 @@ static void copy_values(const ag_st_file *f, const want *w, int n)
     }
 }
 
+int ag__module_load_file(const char *fn, const char *path, ag_module *m, const ag_st_file *f)
+{
+    int n = 0;
+    want *w = list_wants(fn, m, NULL, false, &n);
+    if (!w) return -1;
+    int rc = match(fn, path, f, w, n, NULL, "module") == 0 ? 0 : -1;
+    if (rc == 0) copy_values(f, w, n);
+    free_wants(w, n);
+    return rc;
+}
+
 int ag_module_load(ag_module *m, const char *path)
 {
     const char *fn = "ag_module_load";
     if (!m) return ag__error("%s: module is NULL", fn), -1;
-    int n = 0;
-    want *w = list_wants(fn, m, NULL, false, &n);
-    if (!w) return -1;
     ag_st_file *f = ag__st_load(fn, path);
-    int rc = f && match(fn, path, f, w, n, NULL, "module") == 0 ? 0 : -1;
-    if (rc == 0) copy_values(f, w, n);
+    int rc = f ? ag__module_load_file(fn, path, m, f) : -1;
     ag_st_free(f);
-    free_wants(w, n);
     return rc;
 }
 

@@ -93,4 +93,15 @@ ag_st_file *ag__st_load(const char *fn, const char *path);
 /* Index of the tensor called `name`, or -1 (no error recorded). */
 int ag__st_find(const ag_st_file *f, const char *name);
 
+/* ---- modules (checkpoint.c) and their architecture records (arch.c) ---- */
+
+/* Loads the parameters of m from the loaded file f (read from `path`), all or nothing, as
+ * ag_module_load does. */
+int ag__module_load_file(const char *fn, const char *path, ag_module *m, const ag_st_file *f);
+
+/* The metadata pair describing m's architecture: *key is "architecture" and *value its JSON, or,
+ * when a module of the tree has no registered builder, *key is "architecture_missing" and *value
+ * says which. *value is malloc'd. Returns 0 or -1. */
+int ag__arch_meta(const char *fn, const ag_module *m, const char **key, char **value);
+
 #endif

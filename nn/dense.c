@@ -16,13 +16,18 @@ typedef struct dense_state {
     double slope;
     ag_dtype dtype;
     bool bias;
+    ag_init init;   /* recorded in the architecture, so a rebuilt model trains the same way */
 } dense_state;
+
+static const char *const ACT_NAMES[] = {"linear", "relu", "tanh", "sigmoid", "leaky_relu",
+                                        "softmax"};
+static const char *const INIT_NAMES[] = {"glorot_uniform", "glorot_normal", "he_uniform",
+                                         "he_normal", "torch_default", "zeros"};
+static const char *const DTYPE_NAMES[] = {"float32", "float64"};
 
 static const char *act_name(ag_activation a)
 {
-    static const char *const names[] = {"linear", "relu", "tanh", "sigmoid", "leaky_relu",
-                                        "softmax"};
-    return (unsigned)a <= AG_ACT_SOFTMAX ? names[a] : "invalid";
+    return (unsigned)a <= AG_ACT_SOFTMAX ? ACT_NAMES[a] : "invalid";
 }
 
 /* x [batch, in] -> x W^T + b  [batch, out]: the fused op (one GEMM reading W transposed while
@@ -115,7 +120,7 @@ ag_module *ag_dense(int64_t in_features, int64_t out_features, const ag_dense_op
         return NULL;
     }
     *st = (dense_state){in_features, out_features, o.activation,
-                        o.leaky_slope != 0 ? o.leaky_slope : 0.01, o.dtype, !o.no_bias};
+                        o.leaky_slope != 0 ? o.leaky_slope : 0.01, o.dtype, !o.no_bias, o.init};
     ag_module *m = ag_module_new(&DENSE, st);
     if (!m) return NULL;
     ag_rng local = ag_rng_seed(0);
@@ -141,3 +146,44 @@ ag_module *ag_dense(int64_t in_features, int64_t out_features, const ag_dense_op
     }
     return m;
 }
+
+/* ---- architecture record (nn.h): the constructor's arguments, by name ---- */
+
+static int dense_save(const ag_module *m, ag_config *c)
+{
+    const dense_state *st = ag_module_state(m);
+    int rc = ag_config_set_int(c, "in_features", st->in);
+    if (rc == 0) rc = ag_config_set_int(c, "out_features", st->out);
+    if (rc == 0) rc = ag_config_set_string(c, "activation", act_name(st->act));
+    if (rc == 0 && st->act == AG_ACT_LEAKY_RELU)
+        rc = ag_config_set_number(c, "leaky_slope", st->slope);
+    if (rc == 0) rc = ag_config_set_bool(c, "bias", st->bias);
+    if (rc == 0) rc = ag_config_set_string(c, "init", INIT_NAMES[st->init]);
+    if (rc == 0) rc = ag_config_set_string(c, "dtype", DTYPE_NAMES[st->dtype]);
+    return rc;
+}
+
+static ag_module *dense_build(const ag_config *c, int nchildren, ag_module *const *children)
+{
+    if (!ag__config_no_children(c, nchildren, children)) return NULL;
+    int64_t in, out;
+    bool bias;
+    ag_dense_opts o = {0};
+    int act = -1, init = -1, dt = -1;
+    if (ag_config_get_int(c, "in_features", &in) != 0 ||
+        ag_config_get_int(c, "out_features", &out) != 0 ||
+        (act = ag__config_pick(c, "activation", ACT_NAMES, 6)) < 0 ||
+        ag_config_get_bool(c, "bias", &bias) != 0 ||
+        (init = ag__config_pick(c, "init", INIT_NAMES, 6)) < 0 ||
+        (dt = ag__config_pick(c, "dtype", DTYPE_NAMES, 2)) < 0 ||
+        (act == AG_ACT_LEAKY_RELU && ag_config_get_number(c, "leaky_slope", &o.leaky_slope) != 0))
+        return NULL;
+    o.activation = (ag_activation)act;
+    o.init = (ag_init)init;
+    o.dtype = (ag_dtype)dt;
+    o.no_bias = !bias;
+    /* the weights are loaded from the file afterwards: the initial draw does not matter */
+    return ag_dense(in, out, &o, NULL);
+}
+
+const ag_module_builder ag__dense_builder = {"Dense", dense_save, dense_build};

@@ -4,9 +4,11 @@
  * come from the ops. Dropout draws its mask from its own generator, so a seed fixes the masks of a
  * whole training run.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn_internal.h"
 
@@ -116,3 +118,63 @@ ag_module *ag_dropout(double p, uint64_t seed)
     return make("ag_dropout", (layer_state){.kind = L_DROPOUT, .p = p, .seed = seed,
                                             .rng = ag_rng_seed(seed)});
 }
+
+/* ---- architecture records (nn.h): the constructors' arguments ---- */
+
+static int layer_save(const ag_module *m, ag_config *c)
+{
+    const layer_state *st = ag_module_state(m);
+    switch (st->kind) {
+    case L_LEAKY: return ag_config_set_number(c, "slope", st->slope);
+    case L_SOFTMAX: return ag_config_set_int(c, "axis", st->axis);
+    case L_DROPOUT: {
+        /* the seed, not the generator's position: a rebuilt layer draws its masks afresh. As a
+         * string: a 64-bit seed does not survive a trip through a JSON number. */
+        char seed[24];
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)st->seed);
+        return ag_config_set_number(c, "p", st->p) == 0 &&
+                       ag_config_set_string(c, "seed", seed) == 0 ? 0 : -1;
+    }
+    default: return 0;
+    }
+}
+
+static ag_module *layer_build(const ag_config *c, int nchildren, ag_module *const *children)
+{
+    if (!ag__config_no_children(c, nchildren, children)) return NULL;
+    const char *kind = ag_config_kind(c);
+    double v;
+    int64_t i;
+    if (strcmp(kind, "ReLU") == 0) return ag_relu_layer();
+    if (strcmp(kind, "Tanh") == 0) return ag_tanh_layer();
+    if (strcmp(kind, "Sigmoid") == 0) return ag_sigmoid_layer();
+    if (strcmp(kind, "LeakyReLU") == 0)
+        return ag_config_get_number(c, "slope", &v) == 0 ? ag_leaky_relu_layer(v) : NULL;
+    if (strcmp(kind, "Softmax") == 0) {
+        if (ag_config_get_int(c, "axis", &i) != 0) return NULL;
+        if (i < -AG_MAX_DIMS || i >= AG_MAX_DIMS) {
+            ag__error("ag_softmax_layer: axis %lld is out of range", (long long)i);
+            return NULL;
+        }
+        return ag_softmax_layer((int)i);
+    }
+    const char *seed = NULL;
+    if (ag_config_get_number(c, "p", &v) != 0 || !(seed = ag_config_get_string(c, "seed")))
+        return NULL;
+    char *end;
+    errno = 0;
+    unsigned long long s = strtoull(seed, &end, 10);
+    if (errno || end == seed || *end || seed[0] == '-') {
+        ag__error("ag_dropout: Dropout setting 'seed' is '%.40s', not a 64-bit unsigned integer",
+                  seed);
+        return NULL;
+    }
+    return ag_dropout(v, (uint64_t)s);
+}
+
+const ag_module_builder ag__relu_builder = {"ReLU", layer_save, layer_build};
+const ag_module_builder ag__tanh_builder = {"Tanh", layer_save, layer_build};
+const ag_module_builder ag__sigmoid_builder = {"Sigmoid", layer_save, layer_build};
+const ag_module_builder ag__leaky_relu_builder = {"LeakyReLU", layer_save, layer_build};
+const ag_module_builder ag__softmax_builder = {"Softmax", layer_save, layer_build};
+const ag_module_builder ag__dropout_builder = {"Dropout", layer_save, layer_build};

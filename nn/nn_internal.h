@@ -45,6 +45,40 @@ int ag__module_add_new_param(ag_module *m, const char *name, ag_tensor *t);
 /* "float32 [4,7]" style description of a tensor into buf. */
 const char *ag__nn_describe_tensor(const ag_tensor *t, char *buf, size_t size);
 
+/* ---- architecture records (config.c, registry.c; the builders live beside their layers) ---- */
+
+typedef enum ag__config_type {
+    AG__CONFIG_INT, AG__CONFIG_NUMBER, AG__CONFIG_BOOL, AG__CONFIG_STRING
+} ag__config_type;
+
+typedef struct ag__config_entry {
+    char *key;
+    ag__config_type type;
+    int64_t i;     /* AG__CONFIG_INT */
+    double d;      /* AG__CONFIG_NUMBER (and an INT's value as a double) */
+    bool b;        /* AG__CONFIG_BOOL */
+    char *s;       /* AG__CONFIG_STRING */
+} ag__config_entry;
+
+/* An empty config for a module of kind `kind` (copied), NULL with an error on failure. */
+ag_config *ag__config_new(const char *kind);
+void ag__config_free(ag_config *c);
+/* The entries, in the order they were set. */
+int ag__config_count(const ag_config *c);
+const ag__config_entry *ag__config_at(const ag_config *c, int i);
+/* Index of the string setting `key` among names[0..n), or -1 with an error listing them. */
+int ag__config_pick(const ag_config *c, const char *key, const char *const *names, int n);
+
+/* For the build function of a module without children: true when there are none; otherwise
+ * frees them and records an error naming the kind. */
+bool ag__config_no_children(const ag_config *c, int nchildren, ag_module *const *children);
+
+/* The library's own builders, listed in registry.c. A new layer declares its builder here and
+ * adds it to that list. */
+extern const ag_module_builder ag__sequential_builder, ag__dense_builder, ag__relu_builder,
+    ag__tanh_builder, ag__sigmoid_builder, ag__leaky_relu_builder, ag__softmax_builder,
+    ag__dropout_builder;
+
 /* ---- losses (loss.c, loss_ce.c): option and argument checks and the reduction step. A loss
  * returns its result from its private scope with ag__scope_return (autograd/internal.h). ---- */
 
@@ -60,6 +94,11 @@ bool ag__loss_opts(const char *fn, const ag_loss_opts *opts, unsigned allowed, a
  * keeps an earlier error, like the ops (it is the root cause of a failed nested expression). */
 bool ag__loss_pair(const char *fn, ag_tensor *a, const char *a_name, ag_tensor *b,
                    const char *b_name);
+
+/* The logits x when t = softmax(x) over t's last axis was recorded in the graph (grad mode on and
+ * x requiring grad), else NULL: how ag_categorical_cross_entropy finds a model's logits, and how
+ * the trainer spots a softmax fed to a loss that applies its own. */
+ag_tensor *ag__softmax_input(const ag_tensor *t);
 
 /* Applies the reduction to per-element losses: mean or sum over all elements (a 0-d tensor),
  * or `per` itself for AG_REDUCE_NONE. */

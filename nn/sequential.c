@@ -119,3 +119,19 @@ ag_module *ag_sequential(int n, ag_module *const *layers)
         }
     return seq;
 }
+
+/* ---- architecture record (nn.h): no settings; the layers are its children ---- */
+
+static int sequential_save(const ag_module *m, ag_config *c)
+{
+    (void)m, (void)c;
+    return 0;
+}
+
+static ag_module *sequential_build(const ag_config *c, int nchildren, ag_module *const *children)
+{
+    (void)c;
+    return ag_sequential(nchildren, children); /* frees them on failure */
+}
+
+const ag_module_builder ag__sequential_builder = {"Sequential", sequential_save, sequential_build};

@@ -71,6 +71,41 @@ int ag_plot_set_yrange(ag_plot *p, double lo, double hi)
     return set_range(p, 1, lo, hi, "ag_plot_set_yrange");
 }
 
+static void free_categories(ag_plot *p)
+{
+    for (int i = 0; i < p->ncategories; i++) free(p->categories[i]);
+    free(p->categories);
+    p->categories = NULL;
+    p->ncategories = 0;
+}
+
+int ag_plot_set_xcategories(ag_plot *p, int n, const char *const *names)
+{
+    static const char fn[] = "ag_plot_set_xcategories";
+    if (!p || (n > 0 && !names) || n < 0) {
+        ag__error("%s: %s", fn, !p ? "plot is NULL" : n < 0 ? "negative count" : "names is NULL");
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (!names[i]) {
+            ag__error("%s: name %d is NULL", fn, i);
+            return -1;
+        }
+    char **c = n ? calloc((size_t)n, sizeof *c) : NULL;
+    bool ok = n == 0 || c;
+    for (int i = 0; ok && i < n; i++) ok = (c[i] = dup_or_null(names[i])) != NULL;
+    if (!ok) {
+        for (int i = 0; c && i < n; i++) free(c[i]);
+        free(c);
+        ag__error("%s: out of memory", fn);
+        return -1;
+    }
+    free_categories(p);
+    p->categories = c;
+    p->ncategories = n;
+    return 0;
+}
+
 static int add_series(ag_plot *p, const char *label, int n, const double *x, const double *y,
                       bool line, bool dots, const char *fn)
 {
@@ -132,6 +167,7 @@ void ag_plot_free(ag_plot *p)
         free(p->series[i].y);
         free(p->series[i].label);
     }
+    free_categories(p);
     free(p->title);
     free(p->xlabel);
     free(p->ylabel);

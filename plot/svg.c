@@ -1,5 +1,8 @@
-/* plot/svg.c - draws plots as SVG: axes fitted to the data, "nice" ticks (1-2-5 steps, decades on
- * log axes), grid lines, series clipped to the frame, a legend, titles. One panel is 640 x 420.
+/* plot/svg.c - draws plots as SVG: axes fitted to the data, "nice" ticks (1-2-5 steps; on log
+ * axes every multiple of a power of ten for short spans, 1-2-5 or decades with unlabelled minor
+ * ticks for longer ones), category names on a categorical axis, grid lines, series clipped to the
+ * frame, titles. One panel is 640 x 420; in a grid, an incomplete last row is stretched to the
+ * full width, so no empty panel is left. Styles and the legend are in plot/style.c.
  */
 #include <errno.h>
 #include <math.h>
@@ -10,39 +13,20 @@
 
 enum { PANEL_W = 640, PANEL_H = 420, LEFT = 78, RIGHT = 24, TOP = 44, BOTTOM = 58 };
 
-static const char *const COLORS[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-#define NCOLORS ((int)(sizeof COLORS / sizeof COLORS[0]))
-
-typedef struct axis {
-    bool log;
-    double lo, hi;        /* data range, in log10 units on a log axis */
-    double px0, px1;      /* pixel positions of lo and hi */
-} axis;
-
-static void put_text(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
+typedef ag__plot_axis axis;
 
 static double to_axis(const axis *a, double v) { return a->log ? log10(v) : v; }
-
-static double to_px(const axis *a, double v)
-{
-    return a->px0 + (to_axis(a, v) - a->lo) / (a->hi - a->lo) * (a->px1 - a->px0);
-}
+static double to_px(const axis *a, double v) { return ag__plot_px(a, v); }
 
 /* Fits an axis to the usable values of every series (x when which == 0, else y). */
 static void fit_axis(const ag_plot *p, int which, axis *a)
 {
+    if (which == 0 && p->ncategories > 0) { /* one slot per category, value i at the centre */
+        a->log = false;
+        a->lo = -0.5;
+        a->hi = p->ncategories - 0.5;
+        return;
+    }
     a->log = which == 0 ? p->log_x : p->log_y;
     double lo = INFINITY, hi = -INFINITY;
     if (p->fixed[which]) {
@@ -79,75 +63,116 @@ static void tick_label(char *buf, size_t n, double v, double step)
     else snprintf(buf, n, "%.6g", v);
 }
 
-/* Fills vals with the tick values of the axis (at most max); returns how many. */
-static int ticks(const axis *a, double *vals, int max)
+/* Linear ticks: a 1-2-5 step giving about 5 ticks over [lo, hi]. Returns how many. */
+static int linear_ticks(double lo, double hi, double *vals, int max)
 {
-    int n = 0;
-    if (a->log) {
-        int d0 = (int)floor(a->lo), d1 = (int)ceil(a->hi);
-        bool sub = d1 - d0 <= 2;
-        int every = d1 - d0 > 10 ? (d1 - d0 + 9) / 10 : 1;
-        for (int d = d0; d <= d1 && n < max; d++) {
-            if (d % every) continue;
-            static const double mult[] = {1, 2, 5};
-            for (int m = 0; m < (sub ? 3 : 1) && n < max; m++) {
-                double v = mult[m] * pow(10, d), l = log10(v);
-                if (l >= a->lo - 1e-9 && l <= a->hi + 1e-9) vals[n++] = v;
-            }
-        }
-        return n;
-    }
-    double raw = (a->hi - a->lo) / 5, mag = pow(10, floor(log10(raw))), f = raw / mag;
+    double raw = (hi - lo) / 5, mag = pow(10, floor(log10(raw))), f = raw / mag;
     double step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
-    for (double v = ceil(a->lo / step) * step; v <= a->hi + step * 1e-9 && n < max; v += step)
+    int n = 0;
+    for (double v = ceil(lo / step) * step; v <= hi + step * 1e-9 && n < max; v += step)
         vals[n++] = v;
     return n;
+}
+
+/* Ticks of a log axis: labelled ones in vals (every m * 10^d for a span under about a decade,
+ * 1-2-5 for up to 2.5 decades, decades beyond) and unlabelled minor ones in minor (the other
+ * multiples, for spans up to 6 decades). A span too short for 3 labels gets linear ticks. */
+static void log_ticks(const axis *a, double *vals, int *n, double *minor, int *nminor, int max)
+{
+    double span = a->hi - a->lo;
+    int d0 = (int)floor(a->lo), d1 = (int)ceil(a->hi);
+    int every = d1 - d0 > 10 ? (d1 - d0 + 9) / 10 : 1;
+    *n = *nminor = 0;
+    for (int d = d0; d <= d1; d++)
+        for (int m = 1; m <= 9; m++) {
+            double v = m * pow(10, d), l = log10(v);
+            if (l < a->lo - 1e-9 || l > a->hi + 1e-9) continue;
+            bool label = span <= 1.2 ? true
+                         : span <= 2.5 ? m == 1 || m == 2 || m == 5
+                                       : m == 1 && d % every == 0;
+            if (label && *n < max) vals[(*n)++] = v;
+            else if (!label && span <= 6 && *nminor < max) minor[(*nminor)++] = v;
+        }
+    if (*n < 3) { /* less than a decade with few multiples in it: plain steps */
+        *nminor = 0;
+        *n = linear_ticks(pow(10, a->lo), pow(10, a->hi), vals, max);
+    }
+}
+
+/* The labelled ticks of an axis into vals (at most max), the minor ones into minor. */
+static int ticks(const ag_plot *p, const axis *a, bool is_x, double *vals, double *minor,
+                 int *nminor, int max)
+{
+    int n = 0;
+    *nminor = 0;
+    if (is_x && p->ncategories > 0) {
+        for (int i = 0; i < p->ncategories && n < max; i++) vals[n++] = i;
+        return n;
+    }
+    if (a->log) {
+        log_ticks(a, vals, &n, minor, nminor, max);
+        return n;
+    }
+    return linear_ticks(a->lo, a->hi, vals, max);
 }
 
 static void draw_axes(FILE *f, const ag_plot *p, const axis *ax, const axis *ay, int ox, int oy)
 {
     double x0 = ax->px0, x1 = ax->px1, y0 = ay->px0, y1 = ay->px1;
-    double tv[64];
+    double tv[128], mv[128];
     char buf[32];
-    int nt = ticks(ax, tv, 64);
-    double step = nt > 1 ? fabs(tv[1] - tv[0]) : 1;
-    for (int i = 0; i < nt; i++) {
-        double px = to_px(ax, tv[i]);
-        fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#e5e5e5'/>\n",
-                px, y1, px, y0);
-        tick_label(buf, sizeof buf, tv[i], ax->log ? tv[i] : step);
-        fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='12'>%s</text>\n",
-                px, y0 + 17, buf);
-    }
-    nt = ticks(ay, tv, 64);
-    step = nt > 1 ? fabs(tv[1] - tv[0]) : 1;
-    for (int i = 0; i < nt; i++) {
-        double py = to_px(ay, tv[i]);
-        fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#e5e5e5'/>\n",
-                x0, py, x1, py);
-        tick_label(buf, sizeof buf, tv[i], ay->log ? tv[i] : step);
-        fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='end' font-size='12'>%s</text>\n",
-                x0 - 6, py + 4, buf);
+    for (int which = 0; which < 2; which++) {
+        const axis *a = which == 0 ? ax : ay;
+        int nm, nt = ticks(p, a, which == 0, tv, mv, &nm, 128);
+        double step = nt > 1 ? fabs(tv[1] - tv[0]) : 1;
+        for (int i = 0; i < nm; i++) { /* minor: a faint grid line and a short tick */
+            double q = to_px(a, mv[i]);
+            if (which == 0)
+                fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#f3f3f3'/>\n"
+                           "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#333'/>\n",
+                        q, y1, q, y0, q, y0, q, y0 - 4);
+            else
+                fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#f3f3f3'/>\n"
+                           "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#333'/>\n",
+                        x0, q, x1, q, x0, q, x0 + 4, q);
+        }
+        for (int i = 0; i < nt; i++) {
+            double q = to_px(a, tv[i]);
+            bool category = which == 0 && p->ncategories > 0;
+            if (category) snprintf(buf, sizeof buf, "%.30s", p->categories[i]);
+            else tick_label(buf, sizeof buf, tv[i], a->log ? tv[i] : step);
+            if (which == 0) {
+                fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#e5e5e5'/>\n"
+                           "<text x='%.1f' y='%.1f' text-anchor='middle' font-size='12'>",
+                        q, y1, q, y0, q, y0 + 17);
+            } else {
+                fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='#e5e5e5'/>\n"
+                           "<text x='%.1f' y='%.1f' text-anchor='end' font-size='12'>",
+                        x0, q, x1, q, x0 - 6, q + 4);
+            }
+            ag__plot_text(f, buf);
+            fputs("</text>\n", f);
+        }
     }
     fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='none' stroke='#333'/>\n",
             x0, y1, x1 - x0, y0 - y1);
     if (p->title) {
         fprintf(f, "<text x='%.1f' y='%d' text-anchor='middle' font-size='16' "
                    "font-weight='bold'>", (x0 + x1) / 2, oy + 26);
-        put_text(f, p->title);
+        ag__plot_text(f, p->title);
         fputs("</text>\n", f);
     }
     if (p->xlabel) {
         fprintf(f, "<text x='%.1f' y='%d' text-anchor='middle' font-size='13'>", (x0 + x1) / 2,
                 oy + PANEL_H - 14);
-        put_text(f, p->xlabel);
+        ag__plot_text(f, p->xlabel);
         fputs(ax->log ? " (log scale)</text>\n" : "</text>\n", f);
     }
     if (p->ylabel) {
         double cy = (y0 + y1) / 2;
         fprintf(f, "<text x='%d' y='%.1f' text-anchor='middle' font-size='13' "
                    "transform='rotate(-90 %d %.1f)'>", ox + 18, cy, ox + 18, cy);
-        put_text(f, p->ylabel);
+        ag__plot_text(f, p->ylabel);
         fputs(ay->log ? " (log scale)</text>\n" : "</text>\n", f);
     }
 }
@@ -157,7 +182,7 @@ static void draw_series(FILE *f, const ag_plot *p, const axis *ax, const axis *a
     fprintf(f, "<g clip-path='url(#c%d)'>\n", clip_id);
     for (int s = 0; s < p->nseries; s++) {
         const ag_plot_series *se = &p->series[s];
-        const char *color = COLORS[s % NCOLORS];
+        const char *color = ag__plot_color(s), *dash = ag__plot_dash(s);
         if (se->line) {
             bool open = false;
             for (int i = 0; i < se->n; i++) {
@@ -167,92 +192,52 @@ static void draw_series(FILE *f, const ag_plot *p, const axis *ax, const axis *a
                     open = false;
                     continue;
                 }
-                if (!open)
+                if (!open) {
                     fprintf(f, "<polyline fill='none' stroke='%s' stroke-width='2' "
-                               "stroke-linejoin='round' points='", color);
+                               "stroke-linejoin='round' ", color);
+                    if (dash[0]) fprintf(f, "stroke-dasharray='%s' ", dash);
+                    fputs("points='", f);
+                }
                 fprintf(f, "%.1f,%.1f ", to_px(ax, se->x[i]), to_px(ay, se->y[i]));
                 open = true;
             }
             if (open) fputs("'/>\n", f);
         }
         if (se->dots) {
-            double r = se->line ? 3.5 : 2.2;
+            double r = se->line ? 3.5 : 3.0;
             for (int i = 0; i < se->n; i++)
                 if (ag__plot_usable(se->x[i], ax->log) && ag__plot_usable(se->y[i], ay->log))
-                    fprintf(f, "<circle cx='%.1f' cy='%.1f' r='%.1f' fill='%s'/>\n",
-                            to_px(ax, se->x[i]), to_px(ay, se->y[i]), r, color);
+                    ag__plot_marker(f, s, to_px(ax, se->x[i]), to_px(ay, se->y[i]), r);
         }
     }
     fputs("</g>\n", f);
 }
 
-static void draw_legend(FILE *f, const ag_plot *p, const axis *ax, const axis *ay)
-{
-    int n = 0;
-    size_t width = 0;
-    for (int s = 0; s < p->nseries; s++)
-        if (p->series[s].label) {
-            n++;
-            width = strlen(p->series[s].label) > width ? strlen(p->series[s].label) : width;
-        }
-    if (!n) return;
-    double w = 40 + 7.2 * (double)width, h = 8 + 18.0 * n, x = ax->px1 - w - 8, y = ay->px1 + 8;
-    /* Put the legend where it hides the fewest data points: a corner, else mid-height. */
-    double mid = (ay->px0 + ay->px1 - h) / 2;
-    double lx[6] = {ax->px1 - w - 8, ax->px0 + 8, ax->px1 - w - 8, ax->px0 + 8,
-                    ax->px1 - w - 8, ax->px0 + 8};
-    double ly[6] = {ay->px1 + 8, ay->px1 + 8, ay->px0 - h - 8, ay->px0 - h - 8, mid, mid};
-    int best = -1, best_hidden = 0;
-    for (int c = 0; c < 6; c++) {
-        int hidden = 0;
-        for (int s = 0; s < p->nseries; s++)
-            for (int i = 0; i < p->series[s].n; i++) {
-                double vx = p->series[s].x[i], vy = p->series[s].y[i];
-                if (!ag__plot_usable(vx, ax->log) || !ag__plot_usable(vy, ay->log)) continue;
-                double px = to_px(ax, vx), py = to_px(ay, vy);
-                hidden += px >= lx[c] - 6 && px <= lx[c] + w + 6 && py >= ly[c] - 6 &&
-                          py <= ly[c] + h + 6;
-            }
-        if (best < 0 || hidden < best_hidden) {
-            best = c;
-            best_hidden = hidden;
-        }
-    }
-    x = lx[best];
-    y = ly[best];
-    fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='white' "
-               "fill-opacity='0.85' stroke='#999'/>\n", x, y, w, h);
-    int row = 0;
-    for (int s = 0; s < p->nseries; s++) {
-        const ag_plot_series *se = &p->series[s];
-        if (!se->label) continue;
-        double cy = y + 13 + 18.0 * row++;
-        const char *color = COLORS[s % NCOLORS];
-        if (se->line)
-            fprintf(f, "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' "
-                       "stroke-width='2'/>\n", x + 6, cy, x + 28, cy, color);
-        if (se->dots)
-            fprintf(f, "<circle cx='%.1f' cy='%.1f' r='3.5' fill='%s'/>\n", x + 17, cy, color);
-        fprintf(f, "<text x='%.1f' y='%.1f' font-size='12'>", x + 34, cy + 4);
-        put_text(f, se->label);
-        fputs("</text>\n", f);
-    }
-}
-
-static void draw_panel(FILE *f, const ag_plot *p, int ox, int oy, int id)
+/* One panel `w` pixels wide at (ox, oy). The legend goes inside the frame where it hides the
+ * least; when every place inside would cover a data point, the frame narrows and the legend
+ * stands to its right. */
+static void draw_panel(FILE *f, const ag_plot *p, int ox, int oy, int w, int id)
 {
     axis ax, ay;
     fit_axis(p, 0, &ax);
     fit_axis(p, 1, &ay);
     ax.px0 = ox + LEFT;
-    ax.px1 = ox + PANEL_W - RIGHT;
+    ax.px1 = ox + w - RIGHT;
     ay.px0 = oy + PANEL_H - BOTTOM; /* y grows downwards in SVG */
     ay.px1 = oy + TOP;
+    double lw, lh, lx = 0, ly = 0;
+    ag__plot_legend_size(p, &lw, &lh);
+    if (lw > 0 && ag__plot_legend_place(p, &ax, &ay, lw, lh, &lx, &ly) > 0 &&
+        ax.px1 - ax.px0 - lw - 12 > 0.5 * (w - LEFT - RIGHT)) {
+        ax.px1 -= lw + 12;
+        lx = ax.px1 + 10;
+        ly = ay.px1;
+    }
     fprintf(f, "<clipPath id='c%d'><rect x='%.1f' y='%.1f' width='%.1f' height='%.1f'/>"
                "</clipPath>\n", id, ax.px0, ay.px1, ax.px1 - ax.px0, ay.px0 - ay.px1);
     draw_axes(f, p, &ax, &ay, ox, oy);
     draw_series(f, p, &ax, &ay, id);
-    draw_legend(f, p, &ax, &ay);
+    ag__plot_legend_draw(f, p, lx, ly, lw, lh);
 }
 
 int ag_plot_save_svg_grid(const char *path, int n, ag_plot *const *plots, int columns)
@@ -274,12 +259,16 @@ int ag_plot_save_svg_grid(const char *path, int n, ag_plot *const *plots, int co
         return -1;
     }
     int cols = n < columns ? n : columns, rows = (n + columns - 1) / columns;
+    int total = cols * PANEL_W, last = n - (rows - 1) * cols; /* panels in the last row */
     fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
                "font-family='Helvetica, Arial, sans-serif'>\n"
                "<rect width='100%%' height='100%%' fill='white'/>\n",
-            cols * PANEL_W, rows * PANEL_H);
-    for (int i = 0; i < n; i++)
-        draw_panel(f, plots[i], (i % columns) * PANEL_W, (i / columns) * PANEL_H, i);
+            total, rows * PANEL_H);
+    for (int i = 0; i < n; i++) {
+        int row = i / cols, col = i % cols;
+        int w = row == rows - 1 ? total / last : PANEL_W; /* the last row fills the width */
+        draw_panel(f, plots[i], col * w, row * PANEL_H, w, i);
+    }
     fputs("</svg>\n", f);
     bool bad = ferror(f) != 0;
     if (fclose(f) != 0 || bad) {

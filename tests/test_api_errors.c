@@ -113,6 +113,12 @@ Test(api_errors, loss)
     FAILS("ag_cross_entropy", ag_cross_entropy(a, idx, &nan_smooth) == NULL);
     FAILS("ag_cross_entropy", ag_cross_entropy(a, idx, &weights) == NULL);
     FAILS("ag_cross_entropy", ag_cross_entropy(a, idx, &pos) == NULL);
+    FAILS("ag_categorical_cross_entropy", ag_categorical_cross_entropy(NULL, idx, NULL) == NULL);
+    FAILS("ag_categorical_cross_entropy", ag_categorical_cross_entropy(a, NULL, NULL) == NULL);
+    FAILS("ag_categorical_cross_entropy", ag_categorical_cross_entropy(idx, idx, NULL) == NULL);
+    FAILS("ag_categorical_cross_entropy",
+          ag_categorical_cross_entropy(a, idx, &nan_smooth) == NULL);
+    FAILS("ag_categorical_cross_entropy", ag_categorical_cross_entropy(a, idx, &pos) == NULL);
     FAILS("ag_bce_with_logits", ag_bce_with_logits(NULL, a, NULL) == NULL);
     FAILS("ag_bce_with_logits", ag_bce_with_logits(a, d, NULL) == NULL);
     FAILS("ag_bce_with_logits", ag_bce_with_logits(a, b, &bad_reduction) == NULL);

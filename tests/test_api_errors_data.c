@@ -67,8 +67,10 @@ Test(api_errors, data)
     FAILS("ag_load_idx", ag_load_idx("a.idx", (ag_dtype)-1, 1) == NULL);
     FAILS("ag_load_idx", ag_load_idx("a.idx", AG_F32, NAN) == NULL);
     FAILS("ag_load_idx", ag_load_idx("/dev/null", AG_F32, 1) == NULL);
-    FAILS("ag_load_mnist", ag_load_mnist(NULL, NULL, AG_F32) == NULL);
-    FAILS("ag_load_mnist", ag_load_mnist("a", "b", (ag_dtype)2) == NULL);
+    FAILS("ag_load_idx_dataset", ag_load_idx_dataset(NULL, NULL, AG_F32) == NULL);
+    FAILS("ag_load_idx_dataset", ag_load_idx_dataset("a", "b", (ag_dtype)2) == NULL);
+    FAILS("ag_load_mnist", ag_load_mnist(NULL, AG_F32, &a, NULL) == -1 && a == NULL);
+    FAILS("ag_load_fashion_mnist", ag_load_fashion_mnist("/nonexistent", AG_F32, &a, NULL) == -1);
     FAILS("ag_resize_images", ag_resize_images(NULL, 1, 1, 1, 1) == NULL);
     FAILS("ag_resize_images", ag_resize_images(x, 0, 2, 1, 1) == NULL);
     FAILS("ag_resize_images", ag_resize_images(x, 1, 2, 1, -1) == NULL);
@@ -130,6 +132,9 @@ Test(api_errors, io)
     FAILS("ag_module_save", ag_module_save(m, NULL) < 0);
     FAILS("ag_module_load", ag_module_load(NULL, path) < 0);
     FAILS("ag_module_load", ag_module_load(m, NULL) < 0);
+    FAILS("ag_module_load_new", ag_module_load_new(NULL) == NULL);
+    FAILS("ag_module_load_new", ag_module_load_new("/nonexistent.safetensors") == NULL);
+    FAILS("ag_module_register_builder", ag_module_register_builder(NULL) < 0);
     FAILS("ag_checkpoint_save", ag_checkpoint_save(NULL, m, NULL, 0, NULL) < 0);
     FAILS("ag_checkpoint_save", ag_checkpoint_save(path, NULL, NULL, 0, NULL) < 0);
     FAILS("ag_checkpoint_save", ag_checkpoint_save(path, m, NULL, -1, NULL) < 0);

@@ -170,8 +170,9 @@ Test(api_memory, success_paths_leave_only_their_results)
            (ag_dataset_free(a), ag_dataset_free(b)));
     LEAVES(2, d = ag_dataset_cast(ds, AG_F64), ag_dataset_free(d));
     LEAVES(2, d = ag_load_csv("tests/fixtures/data/good.csv", NULL), ag_dataset_free(d));
-    LEAVES(2, d = ag_load_mnist("tests/fixtures/data/images.idx", "tests/fixtures/data/labels.idx",
-                                AG_F32), ag_dataset_free(d));
+    LEAVES(2, d = ag_load_idx_dataset("tests/fixtures/data/images.idx",
+                                      "tests/fixtures/data/labels.idx", AG_F32),
+           ag_dataset_free(d));
     LEAVES(0, bt = ag_batcher_new(ds, 4, true, 0, false), ag_batcher_free(bt));
     fclose(out);
     remove(path);

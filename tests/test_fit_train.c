@@ -266,6 +266,7 @@ Test(fit, progress_lines_silent_and_bar)
     cr_assert_str_eq(silent, "");
     free(silent);
 
+    setenv("COLUMNS", "200", 1); /* a live bar off a terminal is as wide as $COLUMNS says */
     char *bar = run_verbose(AG_VERBOSE_BAR, false);
     cr_assert(strstr(bar, "\r1/4 [======>.......................] - ETA: "), "%s", bar);
     cr_assert(strstr(bar, "\r4/4 [==============================] - "), "%s", bar);

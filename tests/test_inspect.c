@@ -51,7 +51,7 @@ Test(inspect, diamond_order_puts_each_tensor_after_its_consumers)
             cr_expect_lt(position(order, n, t), position(order, n, ag_input(t, k)),
                          "a consumer comes before its input");
     }
-    free(order);
+    ag_graph_order_free(order);
     ag_scope_end(s);
 }
 
@@ -66,8 +66,10 @@ Test(inspect, deep_chain_does_not_overflow_the_stack)
     cr_expect_eq(n, 100001);
     cr_expect_eq(order[0], y);
     cr_expect_eq(order[n - 1], x);
-    free(order);
+    ag_graph_order_free(order);
     cr_expect_eq(ag_graph_order(NULL, &order, &n), -1);
     expect_error_mentions("ag_graph_order", "root");
+    cr_expect_null(order, "a failed call leaves nothing to free");
+    ag_graph_order_free(NULL);
     ag_scope_end(s);
 }

@@ -156,7 +156,7 @@ static void expect_images(const char *path)
 
 static void expect_mnist(const char *images, const char *labels)
 {
-    ag_dataset *ds = ag_load_mnist(images, labels, AG_F64);
+    ag_dataset *ds = ag_load_idx_dataset(images, labels, AG_F64);
     cr_assert(ds, "%s", ag_last_error());
     expect_shape(ds->x, 2, (int64_t[]){3, 20});
     expect_values(ds->y, (double[]){7, 0, 9}, 3, 0);
@@ -195,10 +195,10 @@ Test(data, idx_bad_headers_and_lengths)
     expect_idx_error(DATA "nothing.idx", "cannot open", "nothing.idx");
     cr_assert_null(ag_load_idx(DATA "images.idx", AG_F32, NAN));
     expect_error_mentions("ag_load_idx", "scale");
-    cr_assert_null(ag_load_mnist(DATA "images.idx", DATA "labels4.idx", AG_F32));
-    expect_error_mentions("ag_load_mnist", "[3,4,5]", "[4]");
-    cr_assert_null(ag_load_mnist(DATA "images.idx", DATA "images.idx", AG_F32));
-    expect_error_mentions("ag_load_mnist", "[N, h, w] and [N]");
+    cr_assert_null(ag_load_idx_dataset(DATA "images.idx", DATA "labels4.idx", AG_F32));
+    expect_error_mentions("ag_load_idx_dataset", "[3,4,5]", "[4]");
+    cr_assert_null(ag_load_idx_dataset(DATA "images.idx", DATA "images.idx", AG_F32));
+    expect_error_mentions("ag_load_idx_dataset", "[N, h, w] and [N]");
 }
 
 /* The bytes of a fixture file. */
@@ -276,8 +276,8 @@ Test(data, idx_corrupt_gzip)
 Test(data, idx_gzip_needs_zlib)
 {
     expect_idx_error(DATA "images.idx.gz", "built without zlib", "images.idx.gz");
-    cr_assert_null(ag_load_mnist(DATA "images.idx", DATA "labels.idx.gz", AG_F32));
-    expect_error_mentions("ag_load_mnist", "built without zlib");
+    cr_assert_null(ag_load_idx_dataset(DATA "images.idx", DATA "labels.idx.gz", AG_F32));
+    expect_error_mentions("ag_load_idx_dataset", "built without zlib");
 }
 #endif
 

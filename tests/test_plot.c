@@ -53,7 +53,10 @@ Test(plot, line_plot_is_an_svg_with_labels_and_legend)
     cr_expect(strstr(s, "Loss &lt;train &amp; val&gt;") != NULL, "title escaped");
     cr_expect(strstr(s, ">epoch<") != NULL && strstr(s, ">loss<") != NULL);
     cr_expect_eq(count(s, "<polyline"), 1);
-    cr_expect_eq(count(s, "<circle"), 4 + 1, "4 dots and one legend marker");
+    cr_expect_eq(count(s, "<rect x='") - 3, 4 + 1,
+                 "the second series' squares: 4 dots and one legend marker (besides the "
+                 "background, the frame and the legend box)");
+    cr_expect_eq(count(s, "<circle"), 0);
     cr_expect(strstr(s, ">train<") && strstr(s, ">dots<"));
     free(s);
     ag_plot_free(p);
@@ -106,8 +109,117 @@ Test(plot, grid_of_plots_and_fixed_ranges)
     cr_expect(strstr(s, "width='1280' height='420'") != NULL);
     cr_expect_eq(count(s, "<clipPath"), 2);
     free(s);
+    /* three plots in two columns: the third fills the second row, no empty slot */
+    ag_plot *three[3] = {a, b, a};
+    cr_assert_eq(ag_plot_save_svg_grid(path, 3, three, 2), 0);
+    s = read_all(path);
+    cr_expect(strstr(s, "width='1280' height='840'") != NULL);
+    cr_expect(strstr(s, "<clipPath id='c2'><rect x='78.0' y='464.0' width='1178.0'"), "%s", s);
+    free(s);
     ag_plot_free(a);
     ag_plot_free(b);
+    remove(path);
+}
+
+Test(plot, every_series_has_its_own_dash_and_marker)
+{
+    make_path();
+    double y[3] = {1, 2, 3};
+    ag_plot *p = ag_plot_new("t", NULL, NULL);
+    char label[8];
+    for (int k = 0; k < 6; k++) {
+        snprintf(label, sizeof label, "s%d", k);
+        cr_assert_eq(ag_plot_line_points(p, label, 3, NULL, y), 0); /* all on top of each other */
+    }
+    cr_assert_eq(ag_plot_save_svg(p, path), 0);
+    char *s = read_all(path);
+    cr_expect_eq(count(s, "<polyline"), 6);
+    cr_expect_eq(count(s, "<polyline fill='none' stroke='#1f77b4' stroke-width='2' "
+                          "stroke-linejoin='round' points="), 1, "the first is solid");
+    const char *dashes[5] = {"7,3", "2,2", "10,3,2,3", "4,4", "12,4"};
+    for (int k = 0; k < 5; k++) {
+        char want[48];
+        snprintf(want, sizeof want, "stroke-dasharray='%s'", dashes[k]);
+        cr_expect_eq(count(s, want), 2, "%s on the line and in the legend", want);
+    }
+    /* markers: circle, square, triangle, diamond, triangle down, open circle */
+    cr_expect_eq(count(s, "<circle"), 2 * 4, "filled and open circles, data and legend");
+    cr_expect_eq(count(s, "fill='white' stroke='#8c564b'"), 4);
+    cr_expect_eq(count(s, "<polygon"), 3 * 4);
+    free(s);
+    ag_plot_free(p);
+    remove(path);
+}
+
+Test(plot, categorical_axis_shows_names)
+{
+    make_path();
+    double x[4] = {0, 1, 2, 1}, y[4] = {0.5, 0.7, 0.6, 0.65};
+    ag_plot *p = ag_plot_new("score", "optimizer", "loss");
+    const char *names[3] = {"sgd", "adam", "a<b"};
+    cr_assert_eq(ag_plot_set_xcategories(p, 3, names), 0);
+    cr_assert_eq(ag_plot_points(p, "trials", 4, x, y), 0);
+    cr_assert_eq(ag_plot_save_svg(p, path), 0);
+    char *s = read_all(path);
+    cr_expect(strstr(s, ">sgd<") && strstr(s, ">adam<") && strstr(s, ">a&lt;b<"), "%s", s);
+    cr_expect_eq(count(s, "text-anchor='middle' font-size='12'"), 3, "one label per category");
+    free(s);
+    cr_expect_eq(ag_plot_set_xcategories(p, 2, (const char *[]){"a", NULL}), -1);
+    expect_error_mentions("ag_plot_set_xcategories", "name 1 is NULL");
+    cr_expect_eq(ag_plot_set_xcategories(NULL, 0, NULL), -1);
+    cr_assert_eq(ag_plot_set_xcategories(p, 0, NULL), 0, "numeric again");
+    ag_plot_free(p);
+    remove(path);
+}
+
+Test(plot, short_log_spans_get_more_ticks)
+{
+    make_path();
+    double y[3] = {0.45, 0.8, 2.1};
+    ag_plot *p = ag_plot_new("t", NULL, NULL);
+    ag_plot_set_log(p, false, true);
+    ag_plot_line(p, NULL, 3, NULL, y);
+    cr_assert_eq(ag_plot_save_svg(p, path), 0);
+    char *s = read_all(path);
+    const char *labels[] = {">0.5<", ">0.6<", ">0.7<", ">0.8<", ">0.9<", ">1<", ">2<"};
+    for (int i = 0; i < 7; i++) cr_expect(strstr(s, labels[i]), "tick %s: %s", labels[i], s);
+    free(s);
+    ag_plot_free(p);
+    /* four decades: labelled decades and unlabelled minor ticks between them */
+    double x[2] = {1e-4, 1};
+    p = ag_plot_new("t", NULL, NULL);
+    ag_plot_set_log(p, true, false);
+    ag_plot_line(p, NULL, 2, x, y);
+    cr_assert_eq(ag_plot_save_svg(p, path), 0);
+    s = read_all(path);
+    cr_expect(strstr(s, ">0.001<") && strstr(s, ">0.01<") && !strstr(s, ">0.002<"));
+    cr_expect_geq(count(s, "stroke='#f3f3f3'"), 4 * 8, "8 minor ticks per decade");
+    free(s);
+    ag_plot_free(p);
+    remove(path);
+}
+
+Test(plot, the_legend_covers_no_data_point)
+{
+    make_path();
+    /* points in every corner, every edge middle and the centre: no place inside is free */
+    double x[9] = {0, 0.5, 1, 0, 0.5, 1, 0, 0.5, 1}, y[9] = {0, 0, 0, 0.5, 0.5, 0.5, 1, 1, 1};
+    ag_plot *p = ag_plot_new("t", NULL, NULL);
+    ag_plot_points(p, "a rather long legend label", 9, x, y);
+    cr_assert_eq(ag_plot_save_svg(p, path), 0);
+    char *s = read_all(path);
+    /* the frame narrowed and the legend stands to its right, beyond every point */
+    const char *frame = strstr(s, "<clipPath id='c0'><rect x='78.0' y='44.0' width='");
+    cr_assert_not_null(frame, "%s", s);
+    double fw = atof(frame + strlen("<clipPath id='c0'><rect x='78.0' y='44.0' width='"));
+    cr_expect_lt(fw, 640 - 78 - 24 - 100, "frame width %g", fw);
+    const char *box = strstr(s, "fill-opacity='0.9'");
+    cr_assert_not_null(box);
+    const char *bx = box;
+    while (bx > s && strncmp(bx, "<rect x='", 9) != 0) bx--;
+    cr_expect_gt(atof(bx + 9), 78 + fw, "legend at x %g, frame ends at %g", atof(bx + 9), 78 + fw);
+    free(s);
+    ag_plot_free(p);
     remove(path);
 }
 

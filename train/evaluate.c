@@ -1,6 +1,11 @@
 /* train/evaluate.c - ag_evaluate and ag_predict: the model in evaluation mode, no graph recorded,
  * batch by batch inside a scope per batch (so memory stays bounded by one batch), and the
  * caller's training mode and grad mode restored afterwards.
+ *
+ * One exception: with AG_LOSS_CATEGORICAL_CROSS_ENTROPY ag_evaluate records each batch's forward
+ * graph (never run backward, freed with the batch's scope), so that the loss finds the softmax's
+ * logits as it does in training and in Keras, and the validation loss is the same formula as the
+ * training loss rather than the log of clipped probabilities.
  */
 #include <string.h>
 
@@ -13,9 +18,9 @@ typedef struct eval_guard {
     bool was_training, grad_was_on;
 } eval_guard;
 
-static eval_guard eval_begin(ag_module *m)
+static eval_guard eval_begin(ag_module *m, bool record_graph)
 {
-    eval_guard g = {m, ag_module_is_training(m), ag_set_grad_enabled(false)};
+    eval_guard g = {m, ag_module_is_training(m), ag_set_grad_enabled(record_graph)};
     ag_module_train(m, false);
     return g;
 }
@@ -40,7 +45,7 @@ int ag_evaluate(ag_trainer *t, const ag_dataset *ds, int64_t batch_size, double 
     }
     ag_batcher *b = ag_batcher_new(ds, batch_size, false, 0, false);
     if (!b) return -1;
-    eval_guard g = eval_begin(t->model);
+    eval_guard g = eval_begin(t->model, t->loss == AG_LOSS_CATEGORICAL_CROSS_ENTROPY);
     ag__acc a = {0};
     int rc = 0;
     for (int64_t step = 1; rc == 0; step++) {
@@ -104,7 +109,7 @@ ag_tensor *ag_predict(ag_module *model, const ag_tensor *x, int64_t batch_size)
         return NULL;
     }
     int64_t n = ag_dim(x, 0), k = batch_size < n ? batch_size : n;
-    eval_guard g = eval_begin(model);
+    eval_guard g = eval_begin(model, false);
     /* The first batch fixes the output's shape; it is kept past its scope so the result can be
      * allocated in the caller's ownership (their scope, or theirs to free). */
     ag_scope *sc = ag_scope_begin();

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../data/data_internal.h"
+#include "../nn/nn_internal.h"
 #include "train_internal.h"
 
 static const unsigned metric_bits[AG__MAX_METRICS] = {AG_METRIC_ACCURACY, AG_METRIC_MSE,
@@ -84,7 +85,19 @@ ag_tensor *ag__trainer_loss(ag_trainer *t, ag_tensor *pred, ag_tensor *y)
     switch (t->loss) {
     case AG_LOSS_MSE: l = ag_mse_loss(pred, match_column(pred, y), &t->loss_opts); break;
     case AG_LOSS_MAE: l = ag_l1_loss(pred, match_column(pred, y), &t->loss_opts); break;
-    case AG_LOSS_CROSS_ENTROPY: l = ag_cross_entropy(pred, y, &t->loss_opts); break;
+    case AG_LOSS_CROSS_ENTROPY:
+        if (ag__softmax_input(pred)) {
+            ag__error("the model's last op is a softmax, so it outputs probabilities, but "
+                      "AG_LOSS_CROSS_ENTROPY takes logits and applies a softmax of its own (two "
+                      "in a row train badly): compile with AG_LOSS_CATEGORICAL_CROSS_ENTROPY "
+                      "(Keras's categorical_crossentropy), or drop the model's softmax");
+            return NULL;
+        }
+        l = ag_cross_entropy(pred, y, &t->loss_opts);
+        break;
+    case AG_LOSS_CATEGORICAL_CROSS_ENTROPY:
+        l = ag_categorical_cross_entropy(pred, y, &t->loss_opts);
+        break;
     case AG_LOSS_BCE: l = ag_bce_with_logits(pred, match_column(pred, y), &t->loss_opts); break;
     case AG_LOSS_CUSTOM:
         if (!t->loss_fn) {

@@ -1,5 +1,6 @@
 /* tune/tune_plot.c - pictures of a study (SVG through plot.h): the score against each
- * hyperparameter, and each trial's score with the best so far against the trial number. */
+ * hyperparameter (a choice on a categorical axis named by its values), and each trial's score
+ * with the best so far against the trial number. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,18 +79,14 @@ static int add_series(ag_plot *pl, const ag_study *s, int p, ag_trial_state stat
 static ag_plot *param_plot(const ag_study *s, int p)
 {
     const ag__param *par = &s->space->p[p];
-    char xl[512], title[160];
-    if (par->kind == AG_PARAM_CHOICE) {
-        int used = snprintf(xl, sizeof xl, "%s:", par->name);
-        for (int k = 0; k < par->n && used > 0 && (size_t)used < sizeof xl; k++)
-            used += snprintf(xl + used, sizeof xl - (size_t)used, " %d %s", k, par->choices[k]);
-    } else {
-        snprintf(xl, sizeof xl, "%s", par->name);
-    }
+    char title[160];
     snprintf(title, sizeof title, "Score against %s", par->name);
-    ag_plot *pl = ag_plot_new(title, xl, ylabel(s));
+    ag_plot *pl = ag_plot_new(title, par->name, ylabel(s));
     if (!pl) return NULL;
     int rc = ag_plot_set_log(pl, log_axis(par), false);
+    /* a choice is drawn on a categorical axis: its names, not their indices */
+    if (rc == 0 && par->kind == AG_PARAM_CHOICE)
+        rc = ag_plot_set_xcategories(pl, par->n, (const char *const *)par->choices);
     if (rc == 0) rc = add_series(pl, s, p, AG_TRIAL_COMPLETE, "complete", s->space->n == 1);
     if (rc == 0 && ag_study_count(s, AG_TRIAL_PRUNED) > 0)
         rc = add_series(pl, s, p, AG_TRIAL_PRUNED, "pruned (last value)", false);

@@ -108,10 +108,31 @@ ag_dataset *ag_load_csv(const char *path, const ag_csv_opts *opts);
  * labels). Every header field and the data length are checked. */
 ag_tensor *ag_load_idx(const char *path, ag_dtype dtype, double scale);
 
-/* Images [N, 28, 28] and labels [N] as a dataset with x [N, 784] scaled to [0, 1] and
- * num_classes = max label + 1 (10 for MNIST). Any image size works (x is [N, h*w]); either
- * file may be gzip-compressed. Different N in the two files is an error. */
-ag_dataset *ag_load_mnist(const char *images_path, const char *labels_path, ag_dtype dtype);
+/* An images file [N, h, w] and a labels file [N] (IDX, either may be gzip-compressed) as a
+ * dataset with x [N, h*w] scaled to [0, 1] and num_classes = largest label + 1. Different N in
+ * the two files is an error. For MNIST and Fashion-MNIST use the loaders below. */
+ag_dataset *ag_load_idx_dataset(const char *images_path, const char *labels_path, ag_dtype dtype);
+
+/* Where Debian's dataset-fashion-mnist package puts Fashion-MNIST's four files
+ * (`sudo apt-get install dataset-fashion-mnist`; `dpkg -L dataset-fashion-mnist` lists them). */
+#define AG_FASHION_MNIST_DEBIAN_DIR "/usr/share/datasets/fashion-mnist"
+
+/* Fashion-MNIST (Zalando's 28x28 clothing images, 10 classes) or MNIST (handwritten digits) from
+ * the four IDX files in `dir`, as Keras's fashion_mnist.load_data() / mnist.load_data() give
+ * them: *train receives the 60,000 training examples, *test the 10,000 test examples, each with
+ * x [N, 784] scaled to [0, 1], y [N] class indices and num_classes 10. Either pointer may be NULL
+ * to skip that split. The files are train-images-idx3-ubyte, train-labels-idx1-ubyte,
+ * t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each with or without ".gz".
+ * dir NULL: Fashion-MNIST is read from AG_FASHION_MNIST_DEBIAN_DIR; MNIST has no Debian package,
+ * so it needs a directory. Returns 0, or -1 with an error naming the missing or bad file (and the
+ * apt-get line for Fashion-MNIST); both outputs are then NULL.
+ *
+ *     ag_dataset *train, *test;
+ *     if (ag_load_fashion_mnist(NULL, AG_F32, &train, &test) != 0)
+ *         fprintf(stderr, "%s\n", ag_last_error());
+ */
+int ag_load_fashion_mnist(const char *dir, ag_dtype dtype, ag_dataset **train, ag_dataset **test);
+int ag_load_mnist(const char *dir, ag_dtype dtype, ag_dataset **train, ag_dataset **test);
 
 /* Area-average resize of images [N, h, w] or [N, h*w] to [N, out_h*out_w]: each output pixel is
  * the mean of the input area it covers, pixels cut by the border weighted by the covered fraction

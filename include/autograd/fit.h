@@ -33,8 +33,17 @@ typedef enum ag_loss_kind {
     AG_LOSS_MAE,               /* ag_l1_loss */
     AG_LOSS_CROSS_ENTROPY,     /* ag_cross_entropy from logits (index or one-hot targets) */
     AG_LOSS_BCE,               /* ag_bce_with_logits */
+    AG_LOSS_CATEGORICAL_CROSS_ENTROPY, /* ag_categorical_cross_entropy on probabilities: Keras's
+                                  categorical_crossentropy, for a model ending in a softmax */
     AG_LOSS_CUSTOM             /* ag_trainer_set_loss_fn */
 } ag_loss_kind;
+
+/* Logits or probabilities: a model whose last layer is a softmax outputs probabilities and takes
+ * AG_LOSS_CATEGORICAL_CROSS_ENTROPY (the literal port of a Keras model compiled with
+ * loss="categorical_crossentropy"; trained from the softmax's logits, as Keras does); a model
+ * without it outputs logits and takes AG_LOSS_CROSS_ENTROPY (PyTorch's convention). Both train
+ * the same. AG_LOSS_CROSS_ENTROPY on a model ending in a softmax would apply a second softmax and
+ * train badly, so ag_fit stops at its first step with an error saying which loss to use. */
 
 /* Metrics, combined with |. Accuracy: argmax of [N, C] predictions against index or one-hot
  * targets, or for [N]/[N, 1] predictions with a BCE loss, logit > 0 against target > 0.5 (with
@@ -144,7 +153,9 @@ ag_fit_opts ag_fit_defaults(void);
  * names the epoch and step. */
 ag_history *ag_fit(ag_trainer *t, const ag_dataset *train, const ag_fit_opts *opts);
 
-/* Loss and metrics on a dataset in evaluation mode, without recording a graph, in batches of
+/* Loss and metrics on a dataset in evaluation mode, without recording a graph (except with
+ * AG_LOSS_CATEGORICAL_CROSS_ENTROPY, whose loss is computed from the softmax's logits as in
+ * training: each batch's forward graph is recorded and freed with the batch), in batches of
  * batch_size (the loss is the mean of the batch means weighted by batch size). `loss` may be
  * NULL; `metrics_out` receives the compiled metrics in the order accuracy, mse, mae (those
  * compiled) and may be NULL. The model's training mode is restored afterwards. */

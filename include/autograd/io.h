@@ -55,8 +55,26 @@ void ag_st_free(ag_st_file *f);
 /* ---- models ---- */
 
 /* Saves a module's parameters under their dotted names ("0.weight", "0.bias", ...), with the
- * metadata {"format": "pt"} that PyTorch-side safetensors loaders look for. */
+ * metadata {"format": "pt"} that PyTorch-side safetensors loaders look for, and the model's
+ * architecture as Keras's model.save records it: the metadata "architecture" holds JSON listing
+ * every module of the tree, depth first, with its kind, its settings and its number of children,
+ *        {"version": 1, "modules": [
+ *          {"name": "", "kind": "Sequential", "config": {}, "children": 2},
+ *          {"name": "0", "kind": "Dense", "config": {"in_features": 100, "out_features": 32,
+ *           "activation": "relu", "bias": true, "init": "glorot_uniform", "dtype": "float32"},
+ *           "children": 0}, ...]}
+ * written by the builder registered for each kind (nn.h). If a module has no builder, the weights
+ * are saved all the same, and the metadata "architecture_missing" names the module instead. */
 int ag_module_save(const ag_module *m, const char *path);
+
+/* Rebuilds a model from a file written by ag_module_save, from the file alone (Keras's
+ * load_model): each module is made by the builder registered for its kind, then every parameter
+ * is loaded as ag_module_load does. The new module is the caller's (ag_module_free), in training
+ * mode. NULL and an error naming the file and the module when the file has no architecture, the
+ * record is malformed (bad JSON, missing or mistyped fields, child counts that do not add up), a
+ * kind has no builder in this program (register it first), a setting is invalid, or the weights
+ * do not match what the architecture builds. */
+ag_module *ag_module_load_new(const char *path);
 
 /* Loads parameter values into an existing module of the same architecture. Every parameter must
  * be present with the same shape and dtype, and the file must hold no extra tensors; otherwise

@@ -45,8 +45,29 @@ ag_tensor *ag_l1_loss(ag_tensor *pred, ag_tensor *target, const ag_loss_opts *op
  * 1000 stay finite. The target is either
  *   - [N] class indices stored as whole numbers in the logits' dtype (0 <= index < C), or
  *   - [N, C] probabilities or one-hot rows (Keras' categorical_crossentropy).
- * Gradient with respect to the logits: (softmax(logits) - target) / N for the mean. */
+ * Gradient with respect to the logits: (softmax(logits) - target) / N for the mean.
+ * Give it the model's raw scores, not the output of a softmax: on probabilities it would apply a
+ * second softmax and train poorly; ag_categorical_cross_entropy is the loss for those. */
 ag_tensor *ag_cross_entropy(ag_tensor *logits, ag_tensor *target, const ag_loss_opts *opts);
+
+/* Cross-entropy on probabilities [N, C] (rows of a softmax), as Keras's categorical_crossentropy
+ * with from_logits = false (and, for [N] class-index targets, sparse_categorical_crossentropy):
+ * the loss for a model whose last layer is a softmax (Dense with AG_ACT_SOFTMAX, or
+ * ag_softmax_layer), which is how Keras tutorials write classifiers. Targets, options and
+ * reductions as ag_cross_entropy.
+ *
+ * When `probs` was made by ag_softmax over its last axis and that op is recorded in the graph (grad
+ * mode on, as during training), the loss is computed from the softmax's input, the logits, as
+ * ag_cross_entropy(logits, ...): the same value without taking the log of a rounded probability
+ * (so it stays finite when a probability underflows to 0), and the gradient with respect to the
+ * logits is exactly (softmax - target) / N. Keras does the same (ag_evaluate records the forward
+ * graph for this loss, so validation losses find the logits too). Otherwise (in no-grad mode, or
+ * for probabilities made another way) each row is divided by its sum, clipped to
+ * [1e-7, 1 - 1e-7] (Keras's epsilon) and -sum(target * log(p)) taken; the two agree to rounding
+ * except where a probability is below 1e-7. Values outside [0, 1] are an error: they are logits,
+ * which belong to ag_cross_entropy. */
+ag_tensor *ag_categorical_cross_entropy(ag_tensor *probs, ag_tensor *target,
+                                        const ag_loss_opts *opts);
 
 /* Binary cross-entropy from logits (any shape; target the same shape, values in [0, 1]):
  * max(x,0) - x*t + log(1 + e^-|x|), stable for any x. With pos_weight p:

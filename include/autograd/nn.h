@@ -11,13 +11,15 @@
  * module (do not ag_tensor_free them). Tensors returned by forward follow the usual rules
  * (owned by the current scope, or by the caller outside a scope).
  *
- * Threads: nothing in nn/ keeps global state, so threads may each build and train modules of
- * their own at the same time (with the same seeds they get the same results as one thread).
+ * Threads: nothing in nn/ keeps global state (but the table of builders for saving
+ * architectures, which a lock guards), so threads may each build and train modules of their own
+ * at the same time (with the same seeds they get the same results as one thread).
  * A module itself is used by one thread at a time (dropout advances the layer's generator).
  *
  * Writing a new layer: fill an ag_module_class with a forward function, create the module with
  * ag_module_new(), register its parameters with ag_module_add_param() and any sub-modules with
- * ag_module_add_child().
+ * ag_module_add_child(). To let ag_module_save record it and ag_module_load_new rebuild it from a
+ * file, register a builder for it (see "saving a model's architecture" at the end of this header).
  */
 #ifndef AUTOGRAD_NN_H
 #define AUTOGRAD_NN_H
@@ -169,6 +171,73 @@ ag_module *ag_dropout(double p, uint64_t seed);
  * Children are named "0", "1", ... */
 ag_module *ag_sequential(int n, ag_module *const *layers);
 int ag_sequential_add(ag_module *seq, ag_module *layer);
+
+/* ---- saving a model's architecture (Keras's model.save / load_model) ----
+ *
+ * ag_module_save (io.h) records, next to the weights, what each module of the tree is: its kind
+ * ("Dense", "Sequential", ...), its settings (units, activation, ...) and its children; and
+ * ag_module_load_new rebuilds the model from the file alone. A kind knows how to write its
+ * settings and how to build a module from them:
+ *
+ *     static int block_save(const ag_module *m, ag_config *c) {
+ *         const block_state *st = ag_module_state(m);
+ *         return ag_config_set_int(c, "width", st->width);
+ *     }
+ *     static ag_module *block_build(const ag_config *c, int nchildren, ag_module *const *children) {
+ *         int64_t width;
+ *         if (ag_config_get_int(c, "width", &width) != 0) return NULL;  // error already recorded
+ *         return block_new(width, nchildren, children);                 // takes the children
+ *     }
+ *     static const ag_module_builder BLOCK = {"Block", block_save, block_build};
+ *     ...
+ *     ag_module_register_builder(&BLOCK);                               // once, before save/load
+ *
+ * The builder's name is the kind: the name of the module's class (ag_module_class.name). Every
+ * layer of the library has its builder registered already; a new layer in nn/ adds its builder
+ * to the list in nn/registry.c (one line), and a program registers the builders of its own
+ * modules with one ag_module_register_builder call each.
+ * Parameters are not settings: they are saved as tensors under their dotted names and loaded
+ * into the rebuilt model, so `build` only needs to create them with the right shapes. */
+
+typedef struct ag_config ag_config;   /* a module's settings: named numbers, flags and strings */
+
+/* Setters (for save functions): add a setting under `key` (non-empty, unique within the module;
+ * numbers must be finite). Return 0, or -1 with an error. */
+int ag_config_set_int(ag_config *c, const char *key, int64_t value);
+int ag_config_set_number(ag_config *c, const char *key, double value);
+int ag_config_set_bool(ag_config *c, const char *key, bool value);
+int ag_config_set_string(ag_config *c, const char *key, const char *value);
+
+/* Getters (for build functions): 0 and *out, or -1 with an error naming the kind, the key and
+ * what the file holds instead (a missing key, a string where a number belongs, 2.5 for an int).
+ * An int setting reads as a number too. ag_config_get_string returns NULL on error; the string
+ * belongs to the config. ag_config_has says whether a key is present (for optional settings). */
+int ag_config_get_int(const ag_config *c, const char *key, int64_t *out);
+int ag_config_get_number(const ag_config *c, const char *key, double *out);
+int ag_config_get_bool(const ag_config *c, const char *key, bool *out);
+const char *ag_config_get_string(const ag_config *c, const char *key);
+bool ag_config_has(const ag_config *c, const char *key);
+/* The kind the settings belong to ("Dense"), for messages. */
+const char *ag_config_kind(const ag_config *c);
+
+/* How to save and rebuild one kind of module (the builder of kind `name`). `save` writes the module's settings (not its
+ * parameters, not its children) and returns 0 or -1. `build` makes a new module from the
+ * settings and its children, already rebuilt in their saved order: it takes ownership of them
+ * (adding them to the new module, or freeing them, also when it fails) and returns the module,
+ * or NULL with an error. The parameter values are loaded afterwards, by name. */
+typedef struct ag_module_kind {
+    const char *name;
+    int (*save)(const ag_module *m, ag_config *config);
+    ag_module *(*build)(const ag_config *config, int nchildren, ag_module *const *children);
+} ag_module_builder;
+
+/* Registers `b` for the whole process (thread-safe; usually once at start-up). The struct must
+ * stay valid (a static const). Registering the same struct again does nothing; another builder
+ * for a kind that has one already is an error. Returns 0 or -1. */
+int ag_module_register_builder(const ag_module_builder *b);
+
+/* The builder registered for kind `name`, or NULL (no error recorded). */
+const ag_module_builder *ag_module_find_builder(const char *name);
 
 #ifdef __cplusplus
 }

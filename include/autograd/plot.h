@@ -11,6 +11,9 @@
  *     ag_plot_free(p);
  *
  * Non-finite values (and values <= 0 on a log axis) are skipped: a line breaks there.
+ * Each series has its own colour, dash pattern and marker shape, so overlapping series stay
+ * distinguishable; the legend goes where it covers no data point (outside the frame, on the
+ * right, when there is no such place inside).
  */
 #ifndef AUTOGRAD_PLOT_H
 #define AUTOGRAD_PLOT_H
@@ -34,6 +37,11 @@ int ag_plot_set_log(ag_plot *p, bool log_x, bool log_y);
 int ag_plot_set_xrange(ag_plot *p, double lo, double hi);
 int ag_plot_set_yrange(ag_plot *p, double lo, double hi);
 
+/* Makes the x axis categorical: the value i stands for names[i] (i = 0..n-1), and the axis shows
+ * the names instead of numbers (for a choice such as the optimizer). The names are copied; n = 0
+ * makes the axis numeric again. Overrides the log setting of x. Returns 0 or -1. */
+int ag_plot_set_xcategories(ag_plot *p, int n, const char *const *names);
+
 /* A series drawn as a line through n points (x may be NULL: 1, 2, ..., n). The label appears in
  * the legend (NULL: no legend entry). Values are copied. Returns 0, or -1 with an error. */
 int ag_plot_line(ag_plot *p, const char *label, int n, const double *x, const double *y);
@@ -47,7 +55,8 @@ int ag_plot_line_points(ag_plot *p, const char *label, int n, const double *x, c
 /* Writes the plot as an SVG file (about 640 x 420 pixels). */
 int ag_plot_save_svg(const ag_plot *p, const char *path);
 
-/* Writes n plots side by side, `columns` per row, into one SVG file. */
+/* Writes n plots side by side, `columns` per row, into one SVG file. When the last row has fewer
+ * plots, they are widened to fill it, so the picture has no empty slot. */
 int ag_plot_save_svg_grid(const char *path, int n, ag_plot *const *plots, int columns);
 
 void ag_plot_free(ag_plot *p);

@@ -1,9 +1,9 @@
 /* autograd/scope.h - memory scopes: free a step's intermediates with one call.
  *
  *     ag_scope *s = ag_scope_begin();
- *     ag_tensor *loss = ag_mean(ag_tanh(ag_matmul(x, w)));   // no intermediate to free by hand
+ *     ag_tensor *loss = ag_mean_all(ag_tanh(ag_matmul(x, w))); // no intermediate to free by hand
  *     ag_backward(loss);
- *     ag_scope_end(s);                                       // frees loss and every intermediate
+ *     ag_scope_end(s);                                         // frees loss and every intermediate
  *
  * Every tensor created while a scope is active (by an op, a creation function or a backward pass)
  * belongs to the innermost active scope. Scopes nest and are per thread. Tensors created outside

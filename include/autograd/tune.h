@@ -15,10 +15,14 @@
  * or, with your own objective (it builds, trains and scores a model from a trial's values):
  *
  *     int objective(ag_trial *t, void *ctx, double *score) {
- *         double lr = ag_trial_float(t, "lr");
- *         ... for each epoch: train; ag_trial_report(t, epoch + 1, val_loss);
- *                             if (ag_trial_should_prune(t)) { *score = val_loss; return AG_OBJECTIVE_PRUNED; }
- *         *score = val_loss; return AG_OBJECTIVE_OK;
+ *         double lr = ag_trial_float(t, "lr"), val_loss = 0;
+ *         for (int epoch = 0; epoch < 10; epoch++) {
+ *             val_loss = train_one_epoch(ctx, lr);        // your code: returns the val loss
+ *             ag_trial_report(t, epoch + 1, val_loss);
+ *             if (ag_trial_should_prune(t)) { *score = val_loss; return AG_OBJECTIVE_PRUNED; }
+ *         }
+ *         *score = val_loss;
+ *         return AG_OBJECTIVE_OK;
  *     }
  *     ag_study_optimize(st, objective, ctx);
  *
